@@ -1,0 +1,153 @@
+"""The base class of every skhash hasher."""
+
+from abc import ABCMeta, abstractmethod
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..codes import check_n_bits, pack_codes
+
+
+class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of hashers: estimators whose ``transform`` returns packed binary codes.
+
+    A subclass implements ``_fit(X, y, random_state, **fit_params)`` on validated
+    features and ``_project(X)``, the real-valued embedding whose signs are the
+    code bits. The base class validates parameters and input, checks
+    ``n_bits``, and turns projections into packed codes: bit ``j`` of a code is
+    1 where ``project(X)[:, j] >= 0`` (a zero projection gives bit 1, so a code
+    is never ambiguous). Packed codes have ``n_bits // 8`` ``uint8`` columns,
+    bits ordered as :func:`numpy.packbits` orders them (see :mod:`skhash.codes`).
+
+    Parameters
+    ----------
+    n_bits : int
+        Number of bits of a code, a positive multiple of 8.
+    random_state : int, RandomState instance or None
+        Seed of the hasher's randomness. The global random state is never used
+        or modified.
+    """
+
+    _parameter_constraints: dict = {
+        "n_bits": [Interval(Integral, 8, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_bits=32, *, random_state=None):
+        self.n_bits = n_bits
+        self.random_state = random_state
+
+    # -- template methods -------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the hash functions from the training features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features. NaN and infinite values are rejected.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted hasher.
+        """
+        X = self._validate_fit_input(X)
+        self._fit(X, y, check_random_state(self.random_state))
+        return self
+
+    def project(self, X):
+        """Real-valued embedding of ``X`` whose signs are the code bits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_bits)
+            Continuous codes; ``embedding >= 0`` gives the bits of
+            ``transform(X)`` before packing.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._project(X)
+
+    def transform(self, X):
+        """Hash ``X`` into packed binary codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_bits // 8), dtype uint8
+            Packed codes, 8 bits a byte, in :func:`numpy.packbits` order.
+        """
+        return pack_codes(self.project(X) >= 0)
+
+    def transform_pm1(self, X):
+        """Hash ``X`` into unpacked {-1, +1} codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_bits), dtype int8
+            ``+1`` where ``project(X) >= 0``, else ``-1``.
+        """
+        return np.where(self.project(X) >= 0, 1, -1).astype(np.int8)
+
+    @abstractmethod
+    def _fit(self, X, y, random_state):
+        """Fit on validated ``X``; ``random_state`` is a ``RandomState``."""
+
+    @abstractmethod
+    def _project(self, X):
+        """Real-valued embedding of validated ``X``, shape (n_samples, n_bits)."""
+
+    # -- shared helpers ---------------------------------------------------
+    def _validate_fit_input(self, X, min_samples=2):
+        """Validate training features and ``n_bits``; set ``n_features_in_``."""
+        check_n_bits(self.n_bits)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples
+        )
+        self._n_features_out = self.n_bits // 8
+        return X
+
+    def _check_n_bits_at_most_n_features(self, X):
+        """Raise if ``n_bits`` exceeds what a projection of ``X`` can give."""
+        n_samples, n_features = X.shape
+        if self.n_bits > n_features:
+            raise ValueError(
+                f"n_bits={self.n_bits} must not exceed the number of features of X for "
+                f"{type(self).__name__}; got n_features = {n_features}."
+            )
+        if self.n_bits > n_samples:
+            raise ValueError(
+                f"n_bits={self.n_bits} must not exceed the number of samples of X for "
+                f"{type(self).__name__}; got n_samples = {n_samples}."
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags
