@@ -1,0 +1,718 @@
+"""Discrete stage of DSTDH: anchor graph, image-concept hypergraph and the ADMM code solver."""
+
+# Every operator of this module is kept in factored form: the anchor-graph
+# affinity S_a = V diag(lam) V' and the hypergraph affinity
+# Theta = Dv H W De H' Dv are applied to an (n, r) matrix through their sparse
+# (or thin) factors, and the tags' least-squares operator pinv(Y'Y) Y' is
+# applied through a once-computed eigendecomposition of the c x c Gram matrix.
+# Nothing of size n x n is ever formed; an ADMM iteration costs
+# O(n * (n_anchor_neighbours + n_hyperedge_neighbours) * r + nnz(Y) * r + c^2 * r).
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.utils import check_random_state
+
+from .itq import itq_rotation
+
+__all__ = [
+    "AnchorGraph",
+    "ADMMState",
+    "Hypergraph",
+    "TagLeastSquares",
+    "admm_step",
+    "anchor_graph",
+    "check_tags",
+    "dstdh_admm",
+    "hypergraph",
+    "itq_init_codes",
+    "l21_shrink",
+    "sign_pm1",
+    "unit_rows",
+]
+
+_CHUNK = 4096  # rows per block when computing sample-to-centre distances
+
+
+# --------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------
+def sign_pm1(M):
+    """Elementwise sign with ``sign(0) = +1``, as float64 {-1, +1} values.
+
+    Examples
+    --------
+    >>> from skhash.estimators._dstdh_solver import sign_pm1
+    >>> sign_pm1([[-0.5, 0.0, 2.0]])
+    array([[-1.,  1.,  1.]])
+    """
+    return np.where(np.asarray(M) >= 0, 1.0, -1.0)
+
+
+def unit_rows(X):
+    """Rows of ``X`` scaled to unit Euclidean norm (zero rows stay zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators._dstdh_solver import unit_rows
+    >>> unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    """
+    X = np.asarray(X)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return X / norms
+
+
+def check_tags(tags, n_samples, name="tags"):
+    """Validate a binary tag matrix and return it as a CSR ``float64`` matrix.
+
+    Parameters
+    ----------
+    tags : {array-like, sparse matrix} of shape (n_samples, n_tags) or None
+        Binary tag matrix: 0/1 or boolean values, dense or any scipy sparse
+        format. Rows without any tag are allowed.
+    n_samples : int
+        Number of rows ``tags`` must have (the number of samples of ``X``).
+    name : str, default="tags"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    tags : scipy.sparse.csr_matrix of shape (n_samples, n_tags) or None
+        ``None`` when ``tags`` is ``None``.
+
+    Raises
+    ------
+    ValueError
+        If ``tags`` is not 2-D, its row count differs from ``n_samples``, it
+        has no column, no nonzero entry, or values other than 0 and 1.
+    TypeError
+        If ``tags`` is neither numeric nor boolean.
+
+    Examples
+    --------
+    >>> from skhash.estimators._dstdh_solver import check_tags
+    >>> check_tags([[1, 0], [0, 1], [0, 0]], n_samples=3).nnz
+    2
+    >>> check_tags([[1, 2]], n_samples=1)
+    Traceback (most recent call last):
+        ...
+    ValueError: tags must be binary (0/1 or boolean values); found 2.
+    """
+    if tags is None:
+        return None
+    if sp.issparse(tags):
+        T = sp.csr_matrix(tags, copy=True)
+    else:
+        T = np.asarray(tags)
+        if T.ndim != 2:
+            raise ValueError(
+                f"{name} must be a 2-D array of shape (n_samples, n_tags), "
+                f"got {T.ndim} dimension(s)."
+            )
+    if not (T.dtype == bool or np.issubdtype(T.dtype, np.number)):
+        raise TypeError(f"{name} must be numeric or boolean, got dtype {T.dtype}.")
+    if T.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {T.shape[0]} rows but X has {n_samples} samples; give one "
+            f"row of {name} per sample."
+        )
+    if T.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 columns (an empty tag vocabulary); pass {name}=None to "
+            "fit without tags."
+        )
+    if sp.issparse(T):
+        T.sum_duplicates()
+        values = T.data
+    else:
+        values = T.ravel()
+    if values.dtype != bool:
+        bad = values[(values != 0) & (values != 1)]
+        if bad.size:
+            raise ValueError(
+                f"{name} must be binary (0/1 or boolean values); found {bad.flat[0]}."
+            )
+    T = sp.csr_matrix(T, dtype=np.float64)
+    T.eliminate_zeros()
+    if T.nnz == 0:
+        raise ValueError(
+            f"{name} has no nonzero entry; pass {name}=None to fit without tags."
+        )
+    T.sort_indices()
+    return T
+
+
+def _check_random_state(random_state):
+    return check_random_state(random_state)
+
+
+def _kmeans_centres(X, n_clusters, max_samples, random_state):
+    """k-means centres of at most ``max_samples`` random rows of ``X``."""
+    n = X.shape[0]
+    if max_samples is not None and n > max_samples:
+        rows = np.sort(random_state.choice(n, max_samples, replace=False))
+        X = X[rows]
+    n_clusters = min(n_clusters, X.shape[0])
+    if sp.issparse(X):
+        X = X.toarray()
+    km = KMeans(n_clusters=n_clusters, n_init=1, max_iter=50, random_state=random_state)
+    km.fit(X)
+    return km.cluster_centers_
+
+
+def _nearest_centres(blocks, centre_blocks, n_nearest):
+    """Indices and squared distances of each row's ``n_nearest`` nearest centres.
+
+    ``blocks`` is a list of row-aligned (n, d_k) matrices (dense or sparse) whose
+    horizontal concatenation is the data; ``centre_blocks`` the matching
+    (m, d_k) centre blocks. Work is done by chunks of rows, so memory beyond the
+    (n, n_nearest) output is O(chunk * m).
+    """
+    n = blocks[0].shape[0]
+    m = centre_blocks[0].shape[0]
+    k = min(n_nearest, m)
+    c_sq = sum(np.einsum("ij,ij->i", C, C) for C in centre_blocks)
+    idx = np.empty((n, k), dtype=np.int64)
+    d2 = np.empty((n, k), dtype=np.float64)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        D = np.zeros((stop - start, m), dtype=np.float64)
+        for B, C in zip(blocks, centre_blocks, strict=True):
+            Bc = B[start:stop]
+            if sp.issparse(Bc):
+                sq = np.asarray(Bc.multiply(Bc).sum(axis=1)).ravel()
+                D -= 2 * np.asarray(Bc @ C.T)
+            else:
+                Bc = np.asarray(Bc, dtype=np.float64)
+                sq = np.einsum("ij,ij->i", Bc, Bc)
+                D -= 2 * (Bc @ C.T)
+            D += sq[:, None]
+        D += c_sq[None, :]
+        np.maximum(D, 0, out=D)
+        if k < m:
+            part = np.argpartition(D, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(m), D.shape)
+        dpart = np.take_along_axis(D, part, axis=1)
+        order = np.argsort(dpart, axis=1, kind="stable")
+        idx[start:stop] = np.take_along_axis(part, order, axis=1)
+        d2[start:stop] = np.take_along_axis(dpart, order, axis=1)
+    return idx, d2
+
+
+def _rows_to_csr(idx, values, n_cols):
+    n, k = idx.shape
+    indptr = np.arange(0, n * k + 1, k)
+    M = sp.csr_matrix((values.ravel(), idx.ravel(), indptr), shape=(n, n_cols))
+    M.sum_duplicates()
+    return M
+
+
+def _safe_reciprocal(v):
+    v = np.asarray(v, dtype=np.float64)
+    out = np.zeros_like(v)
+    np.divide(1.0, v, out=out, where=v > 0)
+    return out
+
+
+# --------------------------------------------------------------------------
+# ITQ initialisation
+# --------------------------------------------------------------------------
+def itq_init_codes(X, n_bits, n_iter=50, random_state=None):
+    """Initial {-1, +1} codes ``sign(PCA-ITQ(X - mean))``.
+
+    When ``n_bits`` exceeds the rank PCA can give (``min(n_samples,
+    n_features)``), the missing directions are random combinations of the
+    principal components (random hyperplanes in the PCA space), and the ITQ
+    rotation is learned on all ``n_bits`` columns.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features (centred internally).
+    n_bits : int
+        Number of bits.
+    n_iter : int, default=50
+        ITQ iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the PCA solver, the ITQ initial rotation and the padding
+        directions.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_bits)
+        Codes in {-1, +1} (float64), never 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators._dstdh_solver import itq_init_codes
+    >>> X = np.random.default_rng(0).normal(size=(50, 4))
+    >>> Z = itq_init_codes(X, n_bits=8, n_iter=5, random_state=0)
+    >>> Z.shape, np.unique(Z).tolist()
+    ((50, 8), [-1.0, 1.0])
+    """
+    rng = _check_random_state(random_state)
+    X = np.asarray(X, dtype=np.float64)
+    n_components = min(n_bits, X.shape[0], X.shape[1])
+    V = PCA(n_components=n_components, random_state=rng).fit_transform(X)
+    if n_components < n_bits:
+        G = rng.standard_normal((n_components, n_bits - n_components))
+        V = np.hstack([V, V @ G / np.sqrt(n_components)])
+    R, _ = itq_rotation(V, n_iter=n_iter, random_state=rng)
+    return sign_pm1(V @ R)
+
+
+# --------------------------------------------------------------------------
+# anchor graph (visual, instance level)
+# --------------------------------------------------------------------------
+@dataclass
+class AnchorGraph:
+    """Anchor-graph affinity ``S_a = V diag(lam) V'`` in factored form.
+
+    Attributes
+    ----------
+    V : scipy.sparse.csr_matrix of shape (n_samples, n_anchors)
+        Row-stochastic sample-to-anchor weights, ``n_nearest`` nonzeros a row.
+    lam : ndarray of shape (n_anchors,)
+        ``1 / column sums of V`` (0 for an anchor no sample uses).
+    anchors : ndarray of shape (n_anchors, n_features)
+        The k-means anchors.
+    sigma : float
+        Kernel width used for the weights ``exp(-d^2 / sigma^2)``.
+    """
+
+    V: sp.csr_matrix
+    lam: np.ndarray
+    anchors: np.ndarray = field(repr=False)
+    sigma: float
+
+    def dot(self, Z):
+        """``S_a @ Z`` as ``V @ (lam * (V' @ Z))``: O(nnz(V) * r)."""
+        return self.V @ (self.lam[:, None] * (self.V.T @ Z))
+
+    def toarray(self):
+        """The dense (n, n) matrix ``S_a`` (for tests on small data only)."""
+        Vd = self.V.toarray()
+        return Vd @ np.diag(self.lam) @ Vd.T
+
+
+def anchor_graph(
+    Xn, n_anchors=100, n_nearest=2, sigma="auto", max_kmeans_samples=10_000, random_state=None
+):
+    """Build the anchor graph of unit-norm features.
+
+    Anchors are k-means centres (of at most ``max_kmeans_samples`` random
+    rows); each sample keeps its ``n_nearest`` nearest anchors with weights
+    ``exp(-d^2 / sigma^2)``, normalised to sum 1.
+
+    Parameters
+    ----------
+    Xn : ndarray of shape (n_samples, n_features)
+        Features, usually rows of unit norm.
+    n_anchors : int, default=100
+        Number of anchors (at most ``n_samples`` are used).
+    n_nearest : int, default=2
+        Nearest anchors kept per sample.
+    sigma : float or "auto", default="auto"
+        Kernel width; ``"auto"`` is the mean distance of a sample to its
+        ``n_nearest``-th nearest anchor.
+    max_kmeans_samples : int or None, default=10_000
+        Rows used by k-means (``None``: all).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the subsample and of k-means.
+
+    Returns
+    -------
+    graph : AnchorGraph
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators._dstdh_solver import anchor_graph, unit_rows
+    >>> Xn = unit_rows(np.random.default_rng(0).normal(size=(60, 5)))
+    >>> g = anchor_graph(Xn, n_anchors=6, n_nearest=2, random_state=0)
+    >>> g.V.shape, bool(np.allclose(g.V.sum(axis=1), 1))
+    ((60, 6), True)
+    """
+    rng = _check_random_state(random_state)
+    anchors = _kmeans_centres(Xn, n_anchors, max_kmeans_samples, rng)
+    idx, d2 = _nearest_centres([Xn], [anchors], n_nearest)
+    if sigma == "auto":
+        sigma = float(np.mean(np.sqrt(d2[:, -1])))
+        if not sigma > 0:
+            sigma = 1.0
+    # rows are normalised, so subtracting each row's smallest d^2 changes
+    # nothing but prevents underflow to an all-zero row
+    W = np.exp(-(d2 - d2[:, :1]) / sigma**2)
+    W /= W.sum(axis=1, keepdims=True)
+    V = _rows_to_csr(idx, W, anchors.shape[0])
+    lam = _safe_reciprocal(np.asarray(V.sum(axis=0)).ravel())
+    return AnchorGraph(V=V, lam=lam, anchors=anchors, sigma=float(sigma))
+
+
+# --------------------------------------------------------------------------
+# hypergraph (image-concept, high order)
+# --------------------------------------------------------------------------
+@dataclass
+class Hypergraph:
+    """Normalised hypergraph affinity ``Theta = Dv H W De H' Dv`` in factored form.
+
+    Attributes
+    ----------
+    H : scipy.sparse.csr_matrix or ndarray of shape (n_samples, n_hyperedges)
+        Incidence weights ``exp(-d^2 / (2 sigma^2))``.
+    w : ndarray of shape (n_hyperedges,)
+        Hyperedge weights (1).
+    de : ndarray of shape (n_hyperedges,)
+        ``1 / column sums of H`` (0 for an empty hyperedge).
+    dv : ndarray of shape (n_samples,)
+        ``(H w)^(-1/2)`` (0 for an isolated vertex).
+    sigma : float
+        Kernel width.
+    centres : ndarray of shape (n_hyperedges, n_features + n_tags)
+        The k-means hyperedge centres in the concatenated space.
+    """
+
+    H: object
+    w: np.ndarray
+    de: np.ndarray
+    dv: np.ndarray
+    sigma: float
+    centres: np.ndarray = field(repr=False)
+
+    def dot(self, Z):
+        """``Theta @ Z`` through the factors: O(nnz(H) * r)."""
+        inner = self.H.T @ (self.dv[:, None] * Z)
+        inner = (self.w * self.de)[:, None] * np.asarray(inner)
+        return self.dv[:, None] * np.asarray(self.H @ inner)
+
+    def toarray(self):
+        """The dense (n, n) matrix ``Theta`` (for tests on small data only)."""
+        H = self.H.toarray() if sp.issparse(self.H) else np.asarray(self.H)
+        Dv = np.diag(self.dv)
+        return Dv @ H @ np.diag(self.w) @ np.diag(self.de) @ H.T @ Dv
+
+
+def hypergraph(
+    Xn,
+    tags=None,
+    n_hyperedges=500,
+    n_nearest=None,
+    sigma="auto",
+    tag_scale=1.0,
+    max_kmeans_samples=10_000,
+    random_state=None,
+):
+    """Build the image-concept hypergraph on ``[Xn, tag_scale * tags]``.
+
+    Hyperedges are k-means centres of the concatenated visual and tag
+    features; vertex ``i`` belongs to hyperedge ``j`` with weight
+    ``exp(-||[x_i, y_i] - a_j||^2 / (2 sigma^2))``.
+
+    Parameters
+    ----------
+    Xn : ndarray of shape (n_samples, n_features)
+        Visual features, usually rows of unit norm.
+    tags : sparse matrix of shape (n_samples, n_tags) or None, default=None
+        Binary tags (``None``: a visual hypergraph).
+    n_hyperedges : int, default=500
+        Number of hyperedges (at most ``n_samples``).
+    n_nearest : int or None, default=None
+        If an int, each vertex belongs only to its ``n_nearest`` nearest
+        hyperedges (sparse incidence); ``None`` keeps every hyperedge (dense
+        incidence, as in the authors' code).
+    sigma : float or "auto", default="auto"
+        Kernel width; ``"auto"`` is the mean distance of a sample to its
+        nearest hyperedge centre.
+    tag_scale : float, default=1.0
+        Factor applied to the tag block of the concatenation.
+    max_kmeans_samples : int or None, default=10_000
+        Rows used by k-means (``None``: all).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the subsample and of k-means.
+
+    Returns
+    -------
+    graph : Hypergraph
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from skhash.estimators._dstdh_solver import hypergraph, unit_rows
+    >>> rng = np.random.default_rng(0)
+    >>> Xn = unit_rows(rng.normal(size=(60, 5)))
+    >>> Y = sp.random(60, 7, density=0.3, format="csr", random_state=0)
+    >>> Y.data[:] = 1
+    >>> g = hypergraph(Xn, Y, n_hyperedges=8, n_nearest=3, random_state=0)
+    >>> g.H.shape
+    (60, 8)
+    """
+    rng = _check_random_state(random_state)
+    blocks = [np.asarray(Xn)]
+    if tags is not None:
+        blocks.append(sp.csr_matrix(tags, dtype=np.float64) * tag_scale)
+    n = blocks[0].shape[0]
+    # k-means on a (dense) subsample of the concatenation
+    rows = np.arange(n)
+    if max_kmeans_samples is not None and n > max_kmeans_samples:
+        rows = np.sort(rng.choice(n, max_kmeans_samples, replace=False))
+    sample = np.hstack(
+        [B[rows].toarray() if sp.issparse(B) else np.asarray(B[rows], dtype=np.float64)
+         for B in blocks]
+    )
+    centres = _kmeans_centres(sample, n_hyperedges, None, rng)
+    splits = np.cumsum([B.shape[1] for B in blocks])[:-1]
+    centre_blocks = np.split(centres, splits, axis=1)
+    m = centres.shape[0]
+    k = m if n_nearest is None else min(n_nearest, m)
+    idx, d2 = _nearest_centres(blocks, centre_blocks, k)
+    if sigma == "auto":
+        sigma = float(np.mean(np.sqrt(d2[:, 0])))
+        if not sigma > 0:
+            sigma = 1.0
+    Hv = np.exp(-d2 / (2 * sigma**2))
+    H = _rows_to_csr(idx, Hv, m)
+    if n_nearest is None:
+        H = H.toarray()
+    w = np.ones(m)
+    de = _safe_reciprocal(np.asarray(H.sum(axis=0)).ravel())
+    dv = np.sqrt(_safe_reciprocal(np.asarray(H @ w).ravel()))
+    return Hypergraph(H=H, w=w, de=de, dv=dv, sigma=float(sigma), centres=centres)
+
+
+# --------------------------------------------------------------------------
+# tags' least squares and L2,1 shrinkage
+# --------------------------------------------------------------------------
+class TagLeastSquares:
+    """Apply ``pinv(Y'Y) Y'`` to (n, r) matrices through a cached factorisation.
+
+    The c x c Gram matrix ``Y'Y`` is formed sparsely and eigendecomposed once
+    (O(nnz(Y) * tags per row + c^3)); afterwards each solve costs
+    O(nnz(Y) * r + c * rank * r). Eigenvalues below ``max(eig) * c * eps`` are
+    treated as zero, as :func:`numpy.linalg.pinv` does by default.
+
+    Parameters
+    ----------
+    Y : sparse matrix of shape (n_samples, n_tags)
+        Tag matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from skhash.estimators._dstdh_solver import TagLeastSquares
+    >>> Y = sp.csr_matrix(np.array([[1.0, 0], [0, 1], [1, 1]]))
+    >>> R = np.array([[1.0], [2.0], [3.0]])
+    >>> np.round(TagLeastSquares(Y).solve(R), 6)
+    array([[1.],
+           [2.]])
+    """
+
+    def __init__(self, Y):
+        self.Y = sp.csr_matrix(Y, dtype=np.float64)
+        G = (self.Y.T @ self.Y).toarray()
+        evals, evecs = np.linalg.eigh(G)
+        top = evals.max() if evals.size else 0.0
+        keep = evals > top * max(G.shape) * np.finfo(np.float64).eps
+        self.Q = np.ascontiguousarray(evecs[:, keep])
+        self.inv_evals = 1.0 / evals[keep]
+
+    def solve(self, R):
+        """``P = pinv(Y'Y) Y' R``."""
+        YtR = np.asarray(self.Y.T @ R)
+        return self.Q @ (self.inv_evals[:, None] * (self.Q.T @ YtR))
+
+    def predict(self, P):
+        """``Y @ P``."""
+        return np.asarray(self.Y @ P)
+
+
+def l21_shrink(T, threshold):
+    """Column-wise L2,1 shrinkage (proximal operator of ``threshold * sum_j ||A[:, j]||``).
+
+    ``A[:, j] = max(0, 1 - threshold / ||T[:, j]||) * T[:, j]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators._dstdh_solver import l21_shrink
+    >>> l21_shrink(np.array([[3.0, 0.1], [4.0, 0.0]]), 1.0)
+    array([[2.4, 0. ],
+           [3.2, 0. ]])
+    """
+    T = np.asarray(T, dtype=np.float64)
+    norms = np.linalg.norm(T, axis=0)
+    scale = np.zeros_like(norms)
+    pos = norms > threshold
+    scale[pos] = 1.0 - threshold / norms[pos]
+    return T * scale
+
+
+# --------------------------------------------------------------------------
+# ADMM
+# --------------------------------------------------------------------------
+@dataclass
+class ADMMState:
+    """Iterate of the ADMM: codes ``Z``, noise ``A``, multipliers, penalty ``mu``."""
+
+    Z: np.ndarray
+    A: np.ndarray
+    EA: np.ndarray
+    EB: np.ndarray
+    mu: float
+
+    @classmethod
+    def start(cls, Z0, mu):
+        """State at the first iteration: ``A = EA = EB = 0``."""
+        Z0 = np.asarray(Z0, dtype=np.float64)
+        zeros = np.zeros_like(Z0)
+        return cls(Z=Z0.copy(), A=zeros.copy(), EA=zeros.copy(), EB=zeros, mu=float(mu))
+
+
+def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho):
+    """One ADMM iteration of the DSTDH discrete stage.
+
+    With ``tag_ls`` (tags present)::
+
+        P  = pinv(Y'Y) Y' (Z - A + EA/mu)
+        A  = L21-shrink(Z - Y P + EA/mu, 1/mu)
+        B  = (beta Theta Z + alpha S_a Z + mu Z + EB) / mu
+        Z  = sign(mu Y P + mu A + mu B + beta Theta B + alpha S_a B - EA - EB + 2 nu Hx)
+        EA += mu (Z - Y P - A);  EB += mu (Z - B);  mu *= rho
+
+    Without tags the instance term (``P``, ``A``, ``EA``) and, when ``hyper``
+    is ``None``, the hypergraph term are dropped.
+
+    Parameters
+    ----------
+    state : ADMMState
+        Current iterate; a new state is returned, ``state`` is not modified.
+    Hx : ndarray of shape (n_samples, n_bits)
+        Network output (consistency target).
+    graph : AnchorGraph
+    hyper : Hypergraph or None
+    tag_ls : TagLeastSquares or None
+    alpha, beta, nu, rho : float
+        Anchor-graph, hypergraph and consistency weights; growth of ``mu``.
+
+    Returns
+    -------
+    state : ADMMState
+        The next iterate.
+    objective : float
+        ``sum_j ||(Z - Y P)[:, j]|| - beta tr(B' Theta Z) - alpha tr(B' S_a Z)
+        + nu ||Hx - Z||_F`` at the new ``Z``.
+    """
+    Z, A, EA, EB, mu = state.Z, state.A, state.EA, state.EB, state.mu
+    has_tags = tag_ls is not None
+    if has_tags:
+        P = tag_ls.solve(Z - A + EA / mu)
+        YP = tag_ls.predict(P)
+        A = l21_shrink(Z - YP + EA / mu, 1.0 / mu)
+    SZ = graph.dot(Z)
+    TZ = hyper.dot(Z) if hyper is not None else 0.0
+    B = (beta * TZ + alpha * SZ + mu * Z + EB) / mu
+    SB = graph.dot(B)
+    TB = hyper.dot(B) if hyper is not None else 0.0
+    M = mu * B + beta * TB + alpha * SB - EB + 2 * nu * Hx
+    if has_tags:
+        M = M + mu * YP + mu * A - EA
+    Z = sign_pm1(M)
+    if has_tags:
+        EA = EA + mu * (Z - YP - A)
+    EB = EB + mu * (Z - B)
+    # objective at the new Z
+    objective = -alpha * np.sum(B * graph.dot(Z)) + nu * np.linalg.norm(Hx - Z)
+    if hyper is not None:
+        objective -= beta * np.sum(B * hyper.dot(Z))
+    if has_tags:
+        objective += np.sum(np.linalg.norm(Z - YP, axis=0))
+    return ADMMState(Z=Z, A=A, EA=EA, EB=EB, mu=mu * rho), float(objective)
+
+
+def dstdh_admm(
+    Z0,
+    Hx,
+    graph,
+    hyper=None,
+    tag_ls=None,
+    *,
+    alpha=1e-2,
+    beta=1e-3,
+    nu=1e-3,
+    mu=1e-2,
+    rho=1.1,
+    max_iter=100,
+    tol=1e-4,
+    min_iter=3,
+    verbose=0,
+    prefix="",
+):
+    """Run the DSTDH ADMM from codes ``Z0`` until the objective stalls.
+
+    Stops after ``max_iter`` iterations, or once ``min_iter`` iterations have
+    run and the objective no longer decreases by more than
+    ``tol * max(1, |previous objective|)``.
+
+    Parameters
+    ----------
+    Z0 : ndarray of shape (n_samples, n_bits)
+        Initial {-1, +1} codes.
+    Hx : ndarray of shape (n_samples, n_bits)
+        Network output (consistency target).
+    graph : AnchorGraph
+    hyper : Hypergraph or None, default=None
+    tag_ls : TagLeastSquares or None, default=None
+    alpha, beta, nu, mu, rho : float
+        Weights, initial penalty and its growth factor.
+    max_iter : int, default=100
+    tol : float, default=1e-4
+    min_iter : int, default=3
+    verbose : int, default=0
+        Print the objective at each iteration when positive.
+    prefix : str, default=""
+        Text printed before each verbose line.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_bits)
+        Final {-1, +1} codes (float64), never 0.
+    objectives : list of float
+        Objective after each iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators._dstdh_solver import (
+    ...     anchor_graph, dstdh_admm, itq_init_codes, unit_rows)
+    >>> X = np.random.default_rng(0).normal(size=(80, 10))
+    >>> Z0 = itq_init_codes(X, 8, n_iter=5, random_state=0)
+    >>> g = anchor_graph(unit_rows(X), n_anchors=10, random_state=0)
+    >>> Z, objectives = dstdh_admm(Z0, Z0, g, max_iter=5)
+    >>> Z.shape, bool(np.all(np.abs(Z) == 1)), len(objectives) <= 5
+    ((80, 8), True, True)
+    """
+    state = ADMMState.start(Z0, mu)
+    Hx = np.asarray(Hx, dtype=np.float64)
+    objectives = []
+    for it in range(max_iter):
+        state, objective = admm_step(
+            state, Hx, graph, hyper, tag_ls, alpha=alpha, beta=beta, nu=nu, rho=rho
+        )
+        objectives.append(objective)
+        if verbose > 0:
+            print(f"{prefix}ADMM iteration {it + 1:3d}  objective {objective: .6g}")
+        if it + 1 >= min_iter and len(objectives) > 1:
+            previous = objectives[-2]
+            if previous - objective <= tol * max(1.0, abs(previous)):
+                break
+    return state.Z, objectives
