@@ -1,0 +1,582 @@
+"""Webly supervised image hashing (WSIH) with a lightweight semantic transfer network."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _assert_all_finite, check_array, check_memory, column_or_1d
+from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+
+from ._base import BaseHasher
+from ._torch import resolve_device, skorch_verbose, torch_rng, torch_seed
+from ._wsih_modules import HashingLoss, HashingNetwork, PrototypeLoss, PrototypeNetwork
+
+__all__ = ["WSIHHasher", "WebSet"]
+
+_PAPER_HIDDEN_SIZES = (4096, 2048, 1024)
+
+
+class WebSet:
+    """A weakly labelled web set: features and one concept label each.
+
+    The source set of :class:`WSIHHasher`: images found by searching each
+    concept's name, labelled with that concept. It is a plain container; it is
+    validated when the hasher is fitted. Cloning a hasher (as
+    :func:`~sklearn.model_selection.cross_validate` and
+    :class:`~sklearn.model_selection.GridSearchCV` do) shares its ``WebSet``
+    rather than copying the arrays, which a ``(X, y)`` tuple would be.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_web_samples, n_features)
+        Features of the web images, extracted as those of the target images.
+    y : array-like of shape (n_web_samples,)
+        The concept of each web image (integers or strings): the weak labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators.wsih import WebSet
+    >>> WebSet(np.zeros((6, 4)), ["cat", "dog", "cat", "dog", "cat", "dog"])
+    WebSet(n_samples=6, n_features=4)
+    """
+
+    def __init__(self, X, y):
+        self.X = X
+        self.y = y
+
+    def __sklearn_clone__(self):
+        return self
+
+    def __repr__(self):
+        shape = np.shape(self.X)
+        if len(shape) == 2:
+            return f"WebSet(n_samples={shape[0]}, n_features={shape[1]})"
+        return f"WebSet(X of shape {shape})"
+
+
+# -- skorch plumbing ----------------------------------------------------------
+class _ArrayDataset(torch.utils.data.Dataset):
+    """Whole in-memory tensors; ``y=None`` makes the targets the inputs themselves."""
+
+    def __init__(self, X, y=None, device="cpu"):
+        self.X = torch.as_tensor(X, dtype=torch.float32, device=device)
+        self.y = None if y is None else torch.as_tensor(y, dtype=torch.long, device=device)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.X[i] if self.y is None else self.y[i]
+
+
+class _Batches:
+    """Iterator of mini-batches sliced from an :class:`_ArrayDataset` at once.
+
+    Replaces :class:`torch.utils.data.DataLoader`, whose per-sample indexing and
+    collation dominate the cost of small networks. A shuffled epoch draws its
+    permutation from torch's (forked, seeded) random state. A last batch of a
+    single sample is dropped in training, where batch normalisation needs two.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        X, y = self.dataset.X, self.dataset.y
+        n = len(X)
+        order = torch.randperm(n, device=X.device) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if self.shuffle and stop - start < 2:
+                return
+            idx = order[start:stop] if self.shuffle else slice(start, stop)
+            Xb = X[idx]
+            yield Xb, Xb if y is None else y[idx]
+
+
+class _LossTermsNet(NeuralNet):
+    """A ``NeuralNet`` whose criterion returns ``(total, terms)``; each term is logged per epoch."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        total, terms = self.criterion_(y_pred, y_true)
+        if training:
+            values = torch.stack([t.detach() for t in terms.values()]).tolist()
+            for name, value in zip(terms, values, strict=True):
+                self.history.record_batch(name, value)
+        return total
+
+
+def _make_net(module, criterion, *, epochs, batch_size, lr, device, verbose, **params):
+    terms = [(name, PassthroughScoring(name, on_train=True)) for name in criterion.names]
+    return _LossTermsNet(
+        module,
+        criterion=criterion,
+        optimizer=torch.optim.Adam,
+        lr=lr,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=None,
+        iterator_train=_Batches,
+        iterator_train__shuffle=True,
+        iterator_valid=_Batches,
+        iterator_valid__batch_size=4096,
+        callbacks=terms,
+        device=device,
+        verbose=skorch_verbose(verbose),
+        **params,
+    )
+
+
+def _fit_prototype_network(
+    X_web,
+    y_web,
+    *,
+    n_classes,
+    hidden_sizes,
+    n_bits,
+    dropout,
+    epochs,
+    batch_size,
+    lr,
+    loss_weights,
+    seed,
+    device,
+    verbose=0,
+):
+    """Stage 1: train the prototype network on the web set and average enc1 per concept.
+
+    A pure function of its arguments (``verbose`` aside), so that
+    ``WSIHHasher(memory=...)`` can cache it. Returns the network's state dict
+    (CPU tensors), the ``(n_classes, hidden_sizes[0])`` prototypes and the
+    skorch training history.
+    """
+    with torch_rng(seed, device):
+        net = _make_net(
+            PrototypeNetwork,
+            PrototypeLoss,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            device=device,
+            verbose=verbose,
+            module__n_features=X_web.shape[1],
+            module__hidden_sizes=hidden_sizes,
+            module__n_bits=n_bits,
+            module__n_classes=n_classes,
+            module__dropout=dropout,
+            **{f"criterion__{name}_weight": w for name, w in loss_weights.items()},
+        )
+        net.fit(_ArrayDataset(X_web, y_web, device))
+    # The prototypes: per-concept means of enc1 over the whole web set, in eval mode.
+    module = net.module_.eval()
+    X_all = torch.as_tensor(X_web, dtype=torch.float32, device=device)
+    y_all = torch.as_tensor(y_web, device=device)
+    prototypes = torch.zeros(n_classes, hidden_sizes[0], device=device)
+    with torch.no_grad():
+        for start in range(0, len(X_all), 4096):
+            chunk = slice(start, start + 4096)
+            prototypes.index_add_(0, y_all[chunk], module.enc1(X_all[chunk]))
+    prototypes /= torch.bincount(y_all, minlength=n_classes)[:, None]
+    state = {name: value.detach().cpu() for name, value in module.state_dict().items()}
+    return state, prototypes.cpu(), net.history
+
+
+def _auto_hidden_sizes(n_features, n_bits):
+    """The paper's widths (4096, 2048, 1024) scaled to the input width, at least ``2 n_bits``."""
+    scale = min(n_features, _PAPER_HIDDEN_SIZES[0]) / _PAPER_HIDDEN_SIZES[0]
+    return tuple(max(round(w * scale), 2 * n_bits) for w in _PAPER_HIDDEN_SIZES)
+
+
+class WSIHHasher(BaseHasher):
+    """Webly supervised image hashing (WSIH) with a lightweight semantic transfer network.
+
+    Learns to hash unlabelled target features with the help of a *web set*:
+    features of images found by searching concept names, each weakly (noisily)
+    labelled with its concept. Two stages, each a skorch network on features:
+
+    1. **Concept prototypes** from the web set: an encoder ``enc1 -> enc2 ->
+       enc3 -> hash`` (``tanh``) and a classifier are trained with
+       classification, similarity preservation, bit balance and bit
+       decorrelation losses; the prototype of a concept is the mean ``enc1``
+       output of its web images (evaluation mode).
+    2. **Semantic transfer** to the target features ``X``: a hashing network
+       with the same encoder and a decoder, trained without labels with
+       relation reconstruction, quantisation and feature reconstruction losses.
+       *Parameter-level transfer* initialises its encoder from stage 1 and
+       freezes the first ``n_frozen_layers`` layers; *feature-level transfer*
+       (prototype attention) mixes the prototypes attended by each sample's
+       ``enc1`` output into it.
+
+    The codes are the signs of the hashing network's ``tanh`` output.
+
+    The web set is not aligned with ``X`` and is a constructor parameter, so it
+    reaches :meth:`fit` whole in :class:`~sklearn.pipeline.Pipeline`,
+    :func:`~sklearn.model_selection.cross_validate` and
+    :class:`~sklearn.model_selection.GridSearchCV`, and is never sliced as
+    fit parameters are. Stage 1 depends only on the web set, the stage-1
+    parameters, ``n_bits``, ``device`` and ``random_state``: with ``memory``
+    set and an integer ``random_state``, it is trained once and reused when
+    only stage-2 parameters or the target data change (see the example
+    ``plot_wsih_stage1_reuse.py``).
+
+    With both transfers switched off (``parameter_transfer=False,
+    prototype_attention=False``) stage 1 is not used at all: the hasher is an
+    unsupervised deep hasher of ``X`` alone and needs no web set (the
+    ablation baseline of the method).
+
+    Parameters
+    ----------
+    n_bits : int, default=32
+        Number of bits, a positive multiple of 8.
+    web_set : WebSet or tuple (X_web, y_web), default=None
+        The weakly labelled web set: features of the same width as ``X`` and
+        one concept label (int or str) each, at least two concepts and two
+        images a concept. Required unless both transfers are off. A tuple is
+        deep-copied when the hasher is cloned; a :class:`WebSet` is shared.
+    hidden_sizes : "auto" or tuple of 3 int, default="auto"
+        Widths of ``enc1``, ``enc2``, ``enc3`` (the decoder's hidden width is
+        that of ``enc3``). ``"auto"`` scales the paper's ``(4096, 2048, 1024)``
+        for 4096-d features to the input width ``d``: ``(d, d / 2, d / 4)`` for
+        ``d <= 4096``, each at least ``2 * n_bits``.
+    dropout : float, default=0.4
+        Dropout rate after ``enc2``.
+    stage1_epochs : int, default=60
+        Training epochs of the prototype network.
+    stage1_batch_size : int, default=256
+        Mini-batch size of stage 1.
+    stage1_lr : float, default=1e-3
+        Adam learning rate of stage 1.
+    classification_weight : float, default=1.0
+        Weight of the cross-entropy of the concept classifier.
+    similarity_weight : float, default=1.0
+        Weight of the similarity preservation loss
+        ``MSE(relu(cos(h_i, h_j)), [y_i = y_j])``.
+    balance_weight : float, default=0.1
+        Weight of the bit balance loss, the squared per-bit mean of the batch.
+    decorrelation_weight : float, default=0.1
+        Weight of the bit decorrelation loss ``||h'h / b - I||_F^2 / n_bits``.
+    stage2_epochs : int, default=20
+        Training epochs of the hashing network.
+    stage2_batch_size : int, default=128
+        Mini-batch size of stage 2 (also the size of the batch relations).
+    stage2_lr : float, default=2e-4
+        Adam learning rate of stage 2.
+    relation_weight : float, default=10.0
+        Weight of the relation reconstruction loss.
+    quantization_weight : float, default=1.0
+        Weight of the quantisation loss ``MSE(h, sign(h))``.
+    reconstruction_weight : float, default=1.0
+        Weight of the feature reconstruction loss ``MSE(decoder(h), x)``.
+    parameter_transfer : bool, default=True
+        Initialise the hashing network's encoder from stage 1 and freeze its
+        first ``n_frozen_layers`` layers. If False, the hashing network starts
+        from a random initialisation and every layer is trained.
+    prototype_attention : bool, default=True
+        Apply prototype attention after ``enc1`` (feature-level transfer).
+    n_frozen_layers : int in {0, 1, 2, 3}, default=2
+        Number of leading encoder layers kept frozen (no gradient, evaluation
+        mode) in stage 2 under parameter transfer.
+    memory : str, joblib.Memory or None, default=None
+        Where to cache stage 1, as in :class:`~sklearn.pipeline.Pipeline`:
+        a directory or a :class:`joblib.Memory`. The cache is keyed by the web
+        set, the stage-1 parameters and the seed, so it only helps with an
+        integer ``random_state``.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisations, dropout and shuffling of both stages. The
+        global numpy and torch random states are neither used nor modified.
+    verbose : int, default=0
+        If positive, print the per-epoch losses of both stages.
+
+    Attributes
+    ----------
+    concepts_ : ndarray of shape (n_concepts,)
+        The concepts of the web set (sorted); None if stage 1 was not used.
+    prototypes_ : ndarray of shape (n_concepts, hidden_sizes_[0])
+        The concept prototypes; None if stage 1 was not used.
+    hidden_sizes_ : tuple of int
+        The encoder widths used.
+    stage1_history_ : skorch.History or None
+        Per-epoch losses of stage 1 (the loss terms by name).
+    net_ : skorch.NeuralNet
+        The trained stage-2 network; ``net_.history`` holds its per-epoch
+        losses.
+    device_ : str
+        The torch device used.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    See Also
+    --------
+    ITQHasher : Unsupervised shallow baseline.
+
+    References
+    ----------
+    .. [1] H. Cui, L. Zhu, J. Li, Z. Zhang and W. Guan, "Webly supervised image
+       hashing with lightweight semantic transfer network", ACM Multimedia 2022,
+       pp. 3451-3460.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators.wsih import WebSet, WSIHHasher
+    >>> rng = np.random.default_rng(0)
+    >>> X_web, y_web = rng.normal(size=(60, 16)), np.repeat(["cat", "dog", "fox"], 20)
+    >>> X = rng.normal(size=(40, 16))
+    >>> hasher = WSIHHasher(n_bits=8, web_set=WebSet(X_web, y_web), stage1_epochs=2,
+    ...                     stage2_epochs=2, random_state=0).fit(X)
+    >>> hasher.transform(X[:3]).shape
+    (3, 1)
+    >>> hasher.prototypes_.shape
+    (3, 16)
+    """
+
+    _parameter_constraints = {
+        **BaseHasher._parameter_constraints,
+        "web_set": [WebSet, tuple, None],
+        "hidden_sizes": [StrOptions({"auto"}), tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "stage1_epochs": [Interval(Integral, 0, None, closed="left")],
+        "stage1_batch_size": [Interval(Integral, 2, None, closed="left")],
+        "stage1_lr": [Interval(Real, 0, None, closed="neither")],
+        "classification_weight": [Interval(Real, 0, None, closed="left")],
+        "similarity_weight": [Interval(Real, 0, None, closed="left")],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "decorrelation_weight": [Interval(Real, 0, None, closed="left")],
+        "stage2_epochs": [Interval(Integral, 0, None, closed="left")],
+        "stage2_batch_size": [Interval(Integral, 2, None, closed="left")],
+        "stage2_lr": [Interval(Real, 0, None, closed="neither")],
+        "relation_weight": [Interval(Real, 0, None, closed="left")],
+        "quantization_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "parameter_transfer": ["boolean"],
+        "prototype_attention": ["boolean"],
+        "n_frozen_layers": [Interval(Integral, 0, 3, closed="both")],
+        "memory": [None, str, HasMethods(["cache"])],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_bits=32,
+        *,
+        web_set=None,
+        hidden_sizes="auto",
+        dropout=0.4,
+        stage1_epochs=60,
+        stage1_batch_size=256,
+        stage1_lr=1e-3,
+        classification_weight=1.0,
+        similarity_weight=1.0,
+        balance_weight=0.1,
+        decorrelation_weight=0.1,
+        stage2_epochs=20,
+        stage2_batch_size=128,
+        stage2_lr=2e-4,
+        relation_weight=10.0,
+        quantization_weight=1.0,
+        reconstruction_weight=1.0,
+        parameter_transfer=True,
+        prototype_attention=True,
+        n_frozen_layers=2,
+        memory=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(n_bits=n_bits, random_state=random_state)
+        self.web_set = web_set
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.stage1_epochs = stage1_epochs
+        self.stage1_batch_size = stage1_batch_size
+        self.stage1_lr = stage1_lr
+        self.classification_weight = classification_weight
+        self.similarity_weight = similarity_weight
+        self.balance_weight = balance_weight
+        self.decorrelation_weight = decorrelation_weight
+        self.stage2_epochs = stage2_epochs
+        self.stage2_batch_size = stage2_batch_size
+        self.stage2_lr = stage2_lr
+        self.relation_weight = relation_weight
+        self.quantization_weight = quantization_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.parameter_transfer = parameter_transfer
+        self.prototype_attention = prototype_attention
+        self.n_frozen_layers = n_frozen_layers
+        self.memory = memory
+        self.device = device
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the prototypes from the web set, then the hash function of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Unlabelled target features. NaN and infinite values are rejected.
+        y : None
+            Ignored; the only labels are the web set's.
+
+        Returns
+        -------
+        self : object
+            The fitted hasher.
+        """
+        X = self._validate_fit_input(X)
+        self._fit(X, y, check_random_state(self.random_state))
+        return self
+
+    def _fit(self, X, y, random_state):
+        uses_stage1 = self.parameter_transfer or self.prototype_attention
+        web = self._validate_web_set(X, required=uses_stage1)
+        self.device_ = resolve_device(self.device)
+        self.hidden_sizes_ = self._resolve_hidden_sizes(X.shape[1])
+        stage1_seed, stage2_seed = torch_seed(random_state), torch_seed(random_state)
+
+        self.concepts_ = self.prototypes_ = self.stage1_history_ = None
+        state = prototypes = None
+        if uses_stage1:
+            X_web, y_web, self.concepts_ = web
+            state, prototypes, self.stage1_history_ = self._fit_stage1(X_web, y_web, stage1_seed)
+            self.prototypes_ = prototypes.numpy()
+
+        if self.verbose:
+            print(f"[WSIHHasher] stage 2: hashing network on {len(X)} target samples")
+        with torch_rng(stage2_seed, self.device_):
+            self.net_ = _make_net(
+                HashingNetwork,
+                HashingLoss,
+                epochs=self.stage2_epochs,
+                batch_size=self.stage2_batch_size,
+                lr=self.stage2_lr,
+                device=self.device_,
+                verbose=self.verbose,
+                module__n_features=X.shape[1],
+                module__hidden_sizes=self.hidden_sizes_,
+                module__n_bits=self.n_bits,
+                module__prototypes=prototypes if self.prototype_attention else None,
+                module__dropout=self.dropout,
+                module__n_frozen=self.n_frozen_layers if self.parameter_transfer else 0,
+                criterion__relation_weight=self.relation_weight,
+                criterion__quantization_weight=self.quantization_weight,
+                criterion__reconstruction_weight=self.reconstruction_weight,
+            )
+            self.net_.initialize()
+            if self.parameter_transfer:
+                transferred = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+                self.net_.module_.load_state_dict(transferred, strict=False)
+            self.net_.partial_fit(_ArrayDataset(X, device=self.device_))
+        return self
+
+    def _fit_stage1(self, X_web, y_web, seed):
+        fit_stage1 = check_memory(self.memory).cache(_fit_prototype_network, ignore=["verbose"])
+        params = dict(
+            n_classes=len(self.concepts_),
+            hidden_sizes=self.hidden_sizes_,
+            n_bits=self.n_bits,
+            dropout=self.dropout,
+            epochs=self.stage1_epochs,
+            batch_size=self.stage1_batch_size,
+            lr=self.stage1_lr,
+            loss_weights=dict(
+                classification=self.classification_weight,
+                similarity=self.similarity_weight,
+                balance=self.balance_weight,
+                decorrelation=self.decorrelation_weight,
+            ),
+            seed=seed,
+            device=self.device_,
+            verbose=self.verbose,
+        )
+        if self.verbose:
+            cached = fit_stage1.check_call_in_cache(X_web, y_web, **params)
+            print(
+                f"[WSIHHasher] stage 1: prototype network on {len(X_web)} web samples of "
+                f"{len(self.concepts_)} concepts" + (" (loaded from memory)" if cached else "")
+            )
+        return fit_stage1(X_web, y_web, **params)
+
+    def _validate_web_set(self, X, required):
+        """Check ``web_set`` against ``X``; return ``(X_web, y_web_encoded, concepts)`` or None."""
+        if self.web_set is None:
+            if required:
+                raise ValueError(
+                    "WSIHHasher needs a web set: pass web_set=WebSet(X_web, y_web) (or a tuple "
+                    "(X_web, y_web)), or switch both transfers off (parameter_transfer=False, "
+                    "prototype_attention=False) to hash without one."
+                )
+            return None
+        if isinstance(self.web_set, WebSet):
+            X_web, y_web = self.web_set.X, self.web_set.y
+        elif len(self.web_set) == 2:
+            X_web, y_web = self.web_set
+        else:
+            raise ValueError(
+                f"web_set must be a WebSet or a tuple (X_web, y_web); got a tuple of "
+                f"{len(self.web_set)} items."
+            )
+        X_web = check_array(
+            X_web, dtype=np.float32, input_name="web_set X", ensure_min_samples=4
+        )
+        y_web = column_or_1d(y_web, warn=True)
+        if y_web.dtype.kind in "fc":
+            _assert_all_finite(y_web, input_name="web_set y")
+        elif y_web.dtype.kind == "O" and any(v is None or v != v for v in y_web):
+            raise ValueError("Input web_set y contains missing labels (None or NaN).")
+        if len(y_web) != len(X_web):
+            raise ValueError(
+                f"web_set X and y have inconsistent numbers of samples: {len(X_web)} and "
+                f"{len(y_web)}."
+            )
+        if X_web.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"web_set X has {X_web.shape[1]} features but X has {X.shape[1]}: the web and "
+                "target features must come from the same extractor."
+            )
+        try:
+            concepts, y_encoded = np.unique(y_web, return_inverse=True)
+        except TypeError as exc:
+            raise ValueError(f"web_set y mixes label types that cannot be sorted: {exc}") from exc
+        if len(concepts) < 2:
+            raise ValueError(
+                f"web_set y has a single concept ({concepts[0]!r}); WSIH needs at least two."
+            )
+        counts = np.bincount(y_encoded)
+        if counts.min() < 2:
+            rare = concepts[counts < 2].tolist()
+            raise ValueError(
+                f"web_set y has concepts with fewer than 2 samples: {rare}; each concept needs "
+                "at least two web samples."
+            )
+        return X_web, y_encoded, concepts
+
+    def _resolve_hidden_sizes(self, n_features):
+        if isinstance(self.hidden_sizes, str):
+            return _auto_hidden_sizes(n_features, self.n_bits)
+        sizes = tuple(self.hidden_sizes)
+        if len(sizes) != 3 or not all(
+            isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in sizes
+        ):
+            raise ValueError(
+                f"hidden_sizes must be 'auto' or 3 positive ints (enc1, enc2, enc3); "
+                f"got {self.hidden_sizes!r}."
+            )
+        return tuple(int(w) for w in sizes)
+
+    def _project(self, X):
+        h, _ = self.net_.forward(_ArrayDataset(X), training=False)
+        return h.numpy()
