@@ -170,6 +170,8 @@ def load_mirflickr25k(data_home, *, tag_vocabulary=None, min_tag_count=None, str
             raise _missing(folder, what)
     if tag_vocabulary is not None and min_tag_count is not None:
         raise ValueError("Give at most one of tag_vocabulary and min_tag_count.")
+    if isinstance(tag_vocabulary, (str, os.PathLike)) and not os.path.isfile(tag_vocabulary):
+        raise FileNotFoundError(f"Tag vocabulary file not found: {os.fspath(tag_vocabulary)!r}.")
 
     ids = np.array(
         sorted(
@@ -241,10 +243,6 @@ def _tag_vocabulary(data_home, tag_vocabulary, min_tag_count, photo_tags):
         kept = [tag for tag, count in counts.items() if count >= min_tag_count]
         return sorted(kept, key=lambda tag: (-counts[tag], tag))
     if isinstance(tag_vocabulary, (str, os.PathLike)):
-        if not os.path.isfile(tag_vocabulary):
-            raise FileNotFoundError(
-                f"Tag vocabulary file not found: {os.fspath(tag_vocabulary)!r}."
-            )
         names = _read_lines(tag_vocabulary)
     else:
         names = [str(tag) for tag in tag_vocabulary]
