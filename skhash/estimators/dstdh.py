@@ -1,0 +1,578 @@
+"""Dual-level Semantic Transfer Deep Hashing (DSTDH) with sparse social tags."""
+
+import copy
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch import NeuralNet
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from ..codes import pack_codes
+from ._base import BaseHasher
+from ._dstdh_solver import (
+    TagLeastSquares,
+    anchor_graph,
+    check_tags,
+    dstdh_admm,
+    hypergraph,
+    itq_init_codes,
+    sign_pm1,
+    unit_rows,
+)
+from ._torch import resolve_device, skorch_verbose, torch_rng, torch_seed
+
+__all__ = ["DSTDHHasher", "HashMLP"]
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+class HashMLP(nn.Module):
+    """DSTDH's default hash network: an MLP on features ending in ``tanh(Linear)``.
+
+    ``in_features -> [Linear(h) -> ReLU -> Dropout] * len(hidden_layer_sizes)
+    -> Dropout -> Linear(n_bits) -> tanh``; without hidden layers it is the
+    paper's hash layer on the frozen CNN representation (dropout on the
+    features, then the fully connected hash layer).
+
+    Parameters
+    ----------
+    in_features : int
+        Number of input features.
+    n_bits : int
+        Number of outputs (bits).
+    hidden_layer_sizes : sequence of int, default=()
+        Widths of the hidden layers.
+    dropout : float, default=0.5
+        Dropout probability before every linear layer but the first hidden one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.estimators.dstdh import HashMLP
+    >>> net = HashMLP(10, 8, hidden_layer_sizes=(16,)).eval()
+    >>> net(torch.zeros(3, 10)).shape
+    torch.Size([3, 8])
+    """
+
+    def __init__(self, in_features, n_bits, hidden_layer_sizes=(), dropout=0.5):
+        super().__init__()
+        layers = []
+        previous = in_features
+        for width in hidden_layer_sizes:
+            layers += [nn.Linear(previous, width), nn.ReLU(), nn.Dropout(dropout)]
+            previous = width
+        if not layers and dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.Linear(previous, n_bits), nn.Tanh()]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class _HashingDataset(Dataset):
+    """Features, target codes and tags, served a whole batch of indices at a time.
+
+    ``dataset[indices]`` returns ``(X_batch, y_batch)`` with one row per index;
+    when tags are given, ``X_batch`` is the dict ``{"X": ..., "tags": ...}``
+    (passed to a module whose ``forward`` takes ``tags``) and the sparse tag
+    rows are densified for that batch only.
+    """
+
+    def __init__(self, X, y=None, tags=None):
+        self.X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
+        self.tags = tags
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, index):
+        single = np.ndim(index) == 0
+        rows = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        trows = torch.from_numpy(rows)
+        Xb = self.X[trows]
+        yb = self.y[trows] if self.y is not None else torch.zeros(len(rows))
+        if self.tags is not None:
+            Tb = torch.as_tensor(self.tags[rows].toarray(), dtype=torch.float32)
+            Xb = {"X": Xb, "tags": Tb}
+        if single:
+            Xb = {k: v[0] for k, v in Xb.items()} if isinstance(Xb, dict) else Xb[0]
+            yb = yb[0]
+        return Xb, yb
+
+
+class _DSTDHNet(NeuralNet):
+    """skorch net regressing DSTDH's binary codes; batches are sliced, not collated."""
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, Dataset):
+            return X
+        return _HashingDataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
+        sampler = RandomSampler(dataset) if training else SequentialSampler(dataset)
+        batches = BatchSampler(sampler, batch_size=max(1, batch_size), drop_last=False)
+        return DataLoader(dataset, sampler=batches, batch_size=None)
+
+
+def _accepts(module, name):
+    try:
+        parameters = inspect.signature(module).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(
+        p.kind == p.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+class DSTDHHasher(BaseHasher):
+    """Dual-level Semantic Transfer Deep Hashing: binary codes from images and noisy tags.
+
+    Training alternates two stages for ``n_rounds`` rounds.
+
+    1. A discrete solver learns {-1, +1} target codes ``Z`` for the training
+       images: ``Z`` starts at ``sign(PCA-ITQ(X))`` and an ADMM minimises an
+       L2,1 instance term between ``Z`` and a linear function of the tags
+       (a noise matrix absorbs unreliable tags), minus a hypergraph affinity
+       on ``[unit-norm features, tags]`` (image-concept, weight ``beta``),
+       minus an anchor-graph affinity on the visual features (weight
+       ``alpha``), plus a consistency term with the network output (weight
+       ``nu``). All graph products are factored: memory and time per
+       iteration grow linearly with the number of samples.
+    2. A hash network (by default :class:`HashMLP`, ending in ``tanh``) is
+       trained through skorch with a mean-squared error to ``Z``.
+
+    The first round's consistency target is the ITQ initialisation (the
+    network is not trained yet); each later round starts the solver from the
+    signs of the network's current outputs, uses them as consistency target,
+    and continues training the network on the new codes. ``n_rounds=1`` is the
+    authors' single pass. At query time only the network is used: no tags.
+
+    Parameters
+    ----------
+    n_bits : int, default=32
+        Number of bits, a positive multiple of 8.
+    alpha : float, default=1e-2
+        Weight of the anchor-graph (visual) affinity.
+    beta : float, default=1e-3
+        Weight of the hypergraph (image-concept) affinity.
+    nu : float, default=1e-3
+        Weight of the consistency with the network output.
+    n_anchors : int, default=100
+        Number of k-means anchors of the anchor graph (at most the number of
+        training samples).
+    n_nearest_anchors : int, default=2
+        Anchors each sample is connected to.
+    anchor_sigma : float or "auto", default="auto"
+        Width of the anchor kernel ``exp(-d^2 / sigma^2)``; ``"auto"`` is the
+        mean distance of a sample to its ``n_nearest_anchors``-th anchor.
+    n_hyperedges : int, default=500
+        Number of hyperedges (k-means centres of ``[features, tags]``).
+    n_nearest_hyperedges : int or None, default=5
+        Hyperedges each sample belongs to (sparse incidence); ``None`` gives
+        the authors' dense incidence.
+    hyperedge_sigma : float or "auto", default="auto"
+        Width of the incidence kernel ``exp(-d^2 / (2 sigma^2))``; ``"auto"``
+        is the mean distance of a sample to its nearest hyperedge centre. (The
+        authors' fixed 40 makes every weight about 1 on unit-norm features.)
+    tag_scale : float, default=1.0
+        Factor applied to the tags in the hypergraph's concatenated space.
+    mu : float, default=1e-2
+        Initial ADMM penalty.
+    rho : float, default=1.1
+        Growth factor of the penalty at each iteration.
+    max_iter : int, default=100
+        Maximum ADMM iterations per round.
+    tol : float, default=1e-4
+        The solver stops (after 3 iterations) once the objective decreases by
+        at most ``tol * max(1, |objective|)``.
+    itq_iter : int, default=50
+        ITQ iterations of the initialisation.
+    max_kmeans_samples : int or None, default=10_000
+        Training rows used by the k-means of anchors and hyperedges (random
+        subsample; ``None``: all).
+    n_rounds : int, default=1
+        Alternations of discrete solver and network training.
+    module : torch.nn.Module class or instance, default=None
+        Hash network. ``None`` is :class:`HashMLP`. A class is instantiated
+        with ``module_params`` as keyword arguments (skorch's ``module__*``
+        parameters), plus ``in_features`` and ``n_bits`` when its ``__init__``
+        accepts them and ``module_params`` does not set them; an instance is
+        deep-copied at fit.
+        Its ``forward(X)`` must map (batch, n_features) float32 features to
+        (batch, n_bits) outputs in [-1, 1]; if ``forward`` also accepts
+        ``tags``, the batch's dense tag rows are passed during training
+        (never at transform time).
+    module_params : dict, default=None
+        Keyword arguments of ``module`` (of :class:`HashMLP` when ``module``
+        is None, where they override ``hidden_layer_sizes`` and ``dropout``).
+        Search them with e.g. ``param_grid={"module_params": [{...}, {...}]}``.
+    hidden_layer_sizes : tuple of int, default=()
+        Hidden layer widths of the default :class:`HashMLP`.
+    dropout : float, default=0.5
+        Dropout probability of the default :class:`HashMLP`.
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Optimiser.
+    optimizer_params : dict, default=None
+        Keyword arguments of the optimiser besides ``lr`` (skorch's
+        ``optimizer__*`` parameters), e.g. ``{"momentum": 0.9,
+        "weight_decay": 5e-4}``.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=30
+        Training epochs per round.
+    batch_size : int, default=128
+        Mini-batch size.
+    threshold : {"zero", "mean"}, default="zero"
+        Bit threshold of the network outputs: 0, or the mean training output
+        of each bit (the authors' choice).
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    verbose : int, default=0
+        ``> 0`` prints the solver's objective at each iteration and skorch's
+        epoch log; 0 prints nothing.
+    random_state : int, RandomState instance or None, default=None
+        Seed of ITQ, k-means, the network initialisation, dropout and
+        shuffling. The global numpy and torch random states are neither used
+        nor modified.
+
+    Attributes
+    ----------
+    codes_ : ndarray of shape (n_samples, n_bits // 8), dtype uint8
+        Packed target codes of the training samples found by the last round's
+        solver (they may differ from ``transform`` of the training features,
+        which uses the network).
+    objective_ : list of list of float
+        Solver objective after each ADMM iteration, one list per round.
+    n_iter_ : int
+        Total number of ADMM iterations over all rounds.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the hash network.
+    threshold_ : ndarray of shape (n_bits,)
+        Threshold subtracted from the network output in :meth:`project`.
+    anchor_sigma_ : float
+        Anchor kernel width used.
+    hyperedge_sigma_ : float or None
+        Hyperedge kernel width used (``None`` without tags).
+    device_ : str
+        Torch device used.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    See Also
+    --------
+    ITQHasher : The unsupervised initialisation of the codes.
+
+    Notes
+    -----
+    ``tags=None`` is allowed: the tag terms (instance term and hypergraph)
+    are dropped and the method reduces to its visual part (ITQ codes smoothed
+    on the anchor graph, distilled into the network). Rows of ``tags``
+    without any tag are allowed; they take part through their visual
+    features. ``tags`` with no column or no nonzero entry are rejected.
+
+    References
+    ----------
+    .. [1] L. Zhu, H. Cui, Z. Cheng, J. Li and Z. Zhang, "Dual-level Semantic
+       Transfer Deep Hashing for Efficient Social Image Retrieval", IEEE
+       TCSVT 2020, arXiv:2006.05586.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from skhash.estimators.dstdh import DSTDHHasher
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 12)).astype(np.float32)
+    >>> tags = sp.random(60, 20, density=0.2, format="csr", random_state=0)
+    >>> tags.data[:] = 1
+    >>> hasher = DSTDHHasher(n_bits=8, n_anchors=5, n_hyperedges=6, max_epochs=2,
+    ...                      random_state=0).fit(X, tags=tags)
+    >>> hasher.transform(X[:3]).shape
+    (3, 1)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseHasher._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "nu": [Interval(Real, 0, None, closed="left")],
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "n_nearest_anchors": [Interval(Integral, 1, None, closed="left")],
+        "anchor_sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "n_hyperedges": [Interval(Integral, 1, None, closed="left")],
+        "n_nearest_hyperedges": [Interval(Integral, 1, None, closed="left"), None],
+        "hyperedge_sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "tag_scale": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "itq_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_kmeans_samples": [Interval(Integral, 2, None, closed="left"), None],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "module": [None, type, nn.Module],
+        "module_params": [dict, None],
+        "hidden_layer_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "optimizer_params": [dict, None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [StrOptions({"zero", "mean"})],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_bits=32,
+        *,
+        alpha=1e-2,
+        beta=1e-3,
+        nu=1e-3,
+        n_anchors=100,
+        n_nearest_anchors=2,
+        anchor_sigma="auto",
+        n_hyperedges=500,
+        n_nearest_hyperedges=5,
+        hyperedge_sigma="auto",
+        tag_scale=1.0,
+        mu=1e-2,
+        rho=1.1,
+        max_iter=100,
+        tol=1e-4,
+        itq_iter=50,
+        max_kmeans_samples=10_000,
+        n_rounds=1,
+        module=None,
+        module_params=None,
+        hidden_layer_sizes=(),
+        dropout=0.5,
+        optimizer="adam",
+        optimizer_params=None,
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=128,
+        threshold="zero",
+        device="auto",
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(n_bits=n_bits, random_state=random_state)
+        self.alpha = alpha
+        self.beta = beta
+        self.nu = nu
+        self.n_anchors = n_anchors
+        self.n_nearest_anchors = n_nearest_anchors
+        self.anchor_sigma = anchor_sigma
+        self.n_hyperedges = n_hyperedges
+        self.n_nearest_hyperedges = n_nearest_hyperedges
+        self.hyperedge_sigma = hyperedge_sigma
+        self.tag_scale = tag_scale
+        self.mu = mu
+        self.rho = rho
+        self.max_iter = max_iter
+        self.tol = tol
+        self.itq_iter = itq_iter
+        self.max_kmeans_samples = max_kmeans_samples
+        self.n_rounds = n_rounds
+        self.module = module
+        self.module_params = module_params
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.threshold = threshold
+        self.device = device
+        self.verbose = verbose
+
+    # -- fitting -------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, tags=None):
+        """Learn the hash network from image features and their tags.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Image features. NaN and infinite values are rejected.
+        y : None
+            Ignored (labels are never used for training).
+        tags : {array-like, sparse matrix} of shape (n_samples, n_tags), default=None
+            Binary tag matrix (0/1 or boolean; dense or CSR/CSC/COO). ``None``
+            fits the visual part only. Routed by scikit-learn's metadata
+            routing after ``set_fit_request(tags=True)``.
+
+        Returns
+        -------
+        self : DSTDHHasher
+            The fitted hasher.
+        """
+        X = self._validate_fit_input(X)
+        tags = check_tags(tags, X.shape[0])
+        self._fit(X, y, check_random_state(self.random_state), tags=tags)
+        return self
+
+    def _build_module_params(self, n_features):
+        module_params = {
+            f"module__{k}": v for k, v in (self.module_params or {}).items()
+        }
+        if module_params and self.module is not None and not isinstance(self.module, type):
+            raise ValueError(
+                "module_params needs module to be a class, not a module instance."
+            )
+        if self.module is None:
+            sizes = self.hidden_layer_sizes
+            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
+                raise ValueError(
+                    f"hidden_layer_sizes must hold positive ints, got {sizes!r}."
+                )
+            module = HashMLP
+            defaults = {
+                "module__hidden_layer_sizes": tuple(int(h) for h in sizes),
+                "module__dropout": self.dropout,
+            }
+            module_params = {**defaults, **module_params}
+        elif isinstance(self.module, type):
+            if not issubclass(self.module, nn.Module):
+                raise TypeError(
+                    f"module must be a torch.nn.Module class or instance, got {self.module!r}."
+                )
+            module = self.module
+        else:
+            module = copy.deepcopy(self.module)
+        if isinstance(module, type):
+            for name, value in (("in_features", n_features), ("n_bits", self.n_bits)):
+                key = f"module__{name}"
+                if key not in module_params and _accepts(module, name):
+                    module_params[key] = value
+        return module, module_params
+
+    def _build_net(self, n_features, device):
+        module, module_params = self._build_module_params(n_features)
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            optimizer = _OPTIMIZERS[optimizer]
+        elif not issubclass(optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                "optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer "
+                f"subclass, got {optimizer!r}."
+            )
+        optimizer_params = {
+            f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()
+        }
+        return _DSTDHNet(
+            module=module,
+            criterion=nn.MSELoss,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            device=device,
+            verbose=skorch_verbose(self.verbose),
+            **module_params,
+            **optimizer_params,
+        )
+
+    def _forward(self, X):
+        """Network outputs on ``X`` in evaluation mode, as a float64 array."""
+        out = self.net_.forward(_HashingDataset(X), training=False)
+        return out.detach().cpu().numpy().astype(np.float64)
+
+    def _fit(self, X, y, random_state, tags=None):
+        self.device_ = resolve_device(self.device)
+        verbose = self.verbose
+        n_samples, n_features = X.shape
+
+        # discrete stage: the structures do not change across rounds
+        Xn = unit_rows(X)
+        Z = itq_init_codes(X, self.n_bits, n_iter=self.itq_iter, random_state=random_state)
+        graph = anchor_graph(
+            Xn,
+            n_anchors=self.n_anchors,
+            n_nearest=self.n_nearest_anchors,
+            sigma=self.anchor_sigma,
+            max_kmeans_samples=self.max_kmeans_samples,
+            random_state=random_state,
+        )
+        self.anchor_sigma_ = graph.sigma
+        hyper, tag_ls = None, None
+        self.hyperedge_sigma_ = None
+        if tags is not None:
+            hyper = hypergraph(
+                Xn,
+                tags,
+                n_hyperedges=self.n_hyperedges,
+                n_nearest=self.n_nearest_hyperedges,
+                sigma=self.hyperedge_sigma,
+                tag_scale=self.tag_scale,
+                max_kmeans_samples=self.max_kmeans_samples,
+                random_state=random_state,
+            )
+            self.hyperedge_sigma_ = hyper.sigma
+            tag_ls = TagLeastSquares(tags)
+        del Xn
+
+        seed = torch_seed(random_state)
+        self.net_ = self._build_net(n_features, self.device_)
+        self.objective_ = []
+        Hx = Z  # before the network is trained, the consistency target is ITQ
+        with torch_rng(seed, self.device_):
+            self.net_.initialize()
+            out = self._forward(X[:2])
+            if out.shape != (min(2, n_samples), self.n_bits):
+                raise ValueError(
+                    f"module must map (batch, {n_features}) features to (batch, "
+                    f"{self.n_bits}) outputs; got output shape {out.shape} for "
+                    f"input shape {X[:2].shape}."
+                )
+            module_takes_tags = tags is not None and _accepts(
+                self.net_.module_.forward, "tags"
+            )
+            for round_ in range(self.n_rounds):
+                prefix = f"[DSTDH] round {round_ + 1}/{self.n_rounds} " if verbose else ""
+                Z, objectives = dstdh_admm(
+                    Z,
+                    Hx,
+                    graph,
+                    hyper,
+                    tag_ls,
+                    alpha=self.alpha,
+                    beta=self.beta,
+                    nu=self.nu,
+                    mu=self.mu,
+                    rho=self.rho,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    verbose=verbose,
+                    prefix=prefix,
+                )
+                self.objective_.append(objectives)
+                if verbose:
+                    print(f"{prefix}training the hash network for {self.max_epochs} epochs")
+                dataset = _HashingDataset(X, Z, tags if module_takes_tags else None)
+                if self.max_epochs > 0:
+                    self.net_.partial_fit(dataset, None)
+                Hx = self._forward(X)
+                if round_ + 1 < self.n_rounds:
+                    Z = sign_pm1(Hx)
+        self.threshold_ = Hx.mean(axis=0) if self.threshold == "mean" else np.zeros(self.n_bits)
+        self.codes_ = pack_codes(Z > 0)
+        self.n_iter_ = int(sum(len(o) for o in self.objective_))
+        return self
+
+    def _project(self, X):
+        return self._forward(X) - self.threshold_
