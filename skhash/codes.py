@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 BIT_ORDER = "big"
-"""Bit order of packed codes: the first bit of a code is the most significant bit of its first byte."""
+"""Bit order of packed codes: a code's first bit is the most significant bit of its first byte."""
 
 _ENCODINGS = ("pm1", "01", "bool")
 
@@ -93,7 +93,8 @@ def pack_codes(codes):
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise ValueError(
-            f"codes must be a 2-D array of shape (n_samples, n_bits), got {codes.ndim} dimension(s)."
+            "codes must be a 2-D array of shape (n_samples, n_bits), "
+            f"got {codes.ndim} dimension(s)."
         )
     check_n_bits(codes.shape[1], name="codes.shape[1] (the number of bits)")
     if codes.dtype == bool:

@@ -17,7 +17,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..codes import check_n_bits, pack_codes
 
 
-class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseHasher(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Base class of hashers: estimators whose ``transform`` returns packed binary codes.
 
     A subclass implements ``_fit(X, y, random_state, **fit_params)`` on validated
@@ -127,9 +129,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def _validate_fit_input(self, X, min_samples=2):
         """Validate training features and ``n_bits``; set ``n_features_in_``."""
         check_n_bits(self.n_bits)
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples
-        )
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples)
         self._n_features_out = self.n_bits // 8
         return X
 

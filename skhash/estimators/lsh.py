@@ -1,7 +1,5 @@
 """Locality-sensitive hashing with random hyperplanes."""
 
-import numpy as np
-
 from ._base import BaseHasher
 
 
@@ -51,9 +49,7 @@ class LSHHasher(BaseHasher):
 
     def _fit(self, X, y, random_state):
         self.mean_ = X.mean(axis=0)
-        self.hyperplanes_ = random_state.standard_normal((X.shape[1], self.n_bits)).astype(
-            X.dtype
-        )
+        self.hyperplanes_ = random_state.standard_normal((X.shape[1], self.n_bits)).astype(X.dtype)
         return self
 
     def _project(self, X):

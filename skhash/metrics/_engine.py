@@ -1,0 +1,357 @@
+"""The ranking engine: per-query counts by Hamming distance, and stable rankings.
+
+Every metric of :mod:`skhash.metrics` is derived from two compiled kernels
+that visit each (query, database item) pair once, in parallel over queries,
+without sorting:
+
+* :func:`distance_histograms` counts, for every query and every distance
+  ``0..n_bits``, the database items and the relevant database items at that
+  distance. Tie-aware metrics and radius metrics need nothing else.
+* :func:`stable_rankings` also places the relevance flags of the first ``K``
+  ranked items in database-index order inside each distance (a counting sort),
+  from which the tie-broken-by-index metrics follow.
+
+Memory is ``O(n_queries * n_bits)`` for the outputs plus one buffer of
+``n_database`` entries per thread: no ``n_queries x n_database`` array is ever
+built.
+"""
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from ..codes import as_words, check_packed_codes, n_bits_of, popcount64
+
+_NO_SELF = -1
+
+
+def _check_labels(labels, name, n_rows, codes_name):
+    """Validate 1-D class labels or a 2-D binary indicator (dense or sparse)."""
+    if labels is None:
+        raise ValueError(f"{name} is required: ground-truth labels of {codes_name}.")
+    if sp.issparse(labels):
+        labels = sp.csr_array(labels)
+        if labels.ndim != 2:
+            raise ValueError(f"{name} must be 1-D class labels or a 2-D indicator matrix.")
+        data = labels.data
+        if data.size and not np.isin(data, (0, 1)).all():
+            raise ValueError(f"{name} must be a binary (0/1) indicator matrix.")
+    else:
+        labels = np.asarray(labels)
+        if labels.ndim not in (1, 2):
+            raise ValueError(
+                f"{name} must be 1-D class labels or a 2-D indicator matrix, "
+                f"got {labels.ndim} dimensions."
+            )
+        if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+        if labels.ndim == 2 and labels.size and not np.isin(labels, (0, 1)).all():
+            raise ValueError(f"{name} must be a binary (0/1) indicator matrix.")
+    if labels.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {labels.shape[0]} rows but {codes_name} has {n_rows}; they must match."
+        )
+    return labels
+
+
+def _pack_indicator(labels):
+    """Rows of a binary indicator as 64-bit masks, shape (n, ceil(n_labels / 64))."""
+    if sp.issparse(labels):
+        labels = labels.toarray()
+    bits = np.packbits(np.asarray(labels) != 0, axis=1)
+    return as_words(bits)
+
+
+def encode_labels(query_labels, database_labels):
+    """Encode labels for the kernels.
+
+    Returns ``(query, database, single)``: two C-contiguous ``uint64`` arrays
+    of shape (n, width) and whether relevance is equality of one class id
+    (``single``) or a non-empty intersection of 64-bit label masks.
+    """
+    if query_labels.ndim != database_labels.ndim:
+        raise ValueError(
+            "query_labels and database_labels must both be 1-D class labels or both be "
+            f"2-D indicator matrices, got {query_labels.ndim}-D and {database_labels.ndim}-D."
+        )
+    if query_labels.ndim == 1:
+        _, inverse = np.unique(np.concatenate([query_labels, database_labels]), return_inverse=True)
+        inverse = inverse.astype(np.uint64).reshape(-1, 1)
+        n_q = query_labels.shape[0]
+        return np.ascontiguousarray(inverse[:n_q]), np.ascontiguousarray(inverse[n_q:]), True
+    if query_labels.shape[1] != database_labels.shape[1]:
+        raise ValueError(
+            f"query_labels has {query_labels.shape[1]} label columns but database_labels "
+            f"has {database_labels.shape[1]}."
+        )
+    return _pack_indicator(query_labels), _pack_indicator(database_labels), False
+
+
+class RetrievalProblem:
+    """Validated queries and database, encoded for the kernels.
+
+    Parameters mirror the public metrics. ``database_codes=None`` means
+    leave-one-out retrieval within the query set: each query is ranked against
+    all the other items. ``query_indices`` (internal) selects queries among
+    the database items, each excluded from its own ranking.
+    """
+
+    def __init__(
+        self,
+        query_codes,
+        query_labels,
+        database_codes=None,
+        database_labels=None,
+        *,
+        distance="exact",
+        query_indices=None,
+    ):
+        if distance not in ("exact", "matlab"):
+            raise ValueError(f"distance must be 'exact' or 'matlab', got {distance!r}.")
+        query_codes = check_packed_codes(query_codes, name="query_codes")
+        query_labels = _check_labels(
+            query_labels, "query_labels", query_codes.shape[0], "query_codes"
+        )
+        if database_codes is None:
+            if database_labels is not None:
+                raise ValueError("database_labels was given without database_codes.")
+            database_codes, database_labels = query_codes, query_labels
+            if query_indices is None:
+                query_indices = np.arange(query_codes.shape[0])
+            query_codes = query_codes[query_indices]
+            query_labels = query_labels[query_indices]
+            self_index = np.asarray(query_indices, dtype=np.int64)
+            if database_codes.shape[0] < 2:
+                raise ValueError(
+                    "leave-one-out retrieval needs at least 2 codes; "
+                    f"got {database_codes.shape[0]}."
+                )
+        else:
+            database_codes = check_packed_codes(database_codes, name="database_codes")
+            database_labels = _check_labels(
+                database_labels, "database_labels", database_codes.shape[0], "database_codes"
+            )
+            self_index = np.full(query_codes.shape[0], _NO_SELF, dtype=np.int64)
+        if query_codes.shape[1] != database_codes.shape[1]:
+            raise ValueError(
+                f"query_codes have {n_bits_of(query_codes)} bits but database_codes have "
+                f"{n_bits_of(database_codes)}; codes must have the same width."
+            )
+        self.n_bits = n_bits_of(query_codes)
+        self.n_queries = query_codes.shape[0]
+        leave_one_out = bool((self_index >= 0).any())
+        self.n_database = database_codes.shape[0] - int(leave_one_out)
+        self.query_words = as_words(query_codes)
+        self.database_words = as_words(database_codes)
+        self.query_labels, self.database_labels, self.single_label = encode_labels(
+            query_labels, database_labels
+        )
+        self.self_index = self_index
+        self.matlab = distance == "matlab"
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+
+@numba.njit(cache=True, inline="always")
+def _distance(qw, dw, i, j, matlab):
+    d = 0
+    for w in range(qw.shape[1]):
+        x = qw[i, w] ^ dw[j, w]
+        d += popcount64(x)
+        if matlab:
+            # MATLAB's uint8 arithmetic saturates 255 + 1 at 255, so the classic
+            # lookup-table popcount counts a byte whose 8 bits differ as 7:
+            # subtract the number of 0xFF bytes of x, i.e. of zero bytes of ~x.
+            y = ~x
+            d -= popcount64(~(((y & _LOW7) + _LOW7) | y | _LOW7))
+    return d
+
+
+@numba.njit(cache=True, inline="always")
+def _relevant(ql, dl, i, j, single):
+    if single:
+        return 1 if ql[i, 0] == dl[j, 0] else 0
+    for w in range(ql.shape[1]):
+        if ql[i, w] & dl[j, w]:
+            return 1
+    return 0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _histogram_kernel(qw, dw, ql, dl, single, self_index, matlab, counts):
+    n_db = dw.shape[0]
+    width = counts.shape[1]
+    for i in numba.prange(qw.shape[0]):
+        h = np.zeros(width, dtype=np.int64)
+        me = self_index[i]
+        for j in range(n_db):
+            if j == me:
+                continue
+            d = _distance(qw, dw, i, j, matlab)
+            h[2 * d + _relevant(ql, dl, i, j, single)] += 1
+        counts[i, :] = h
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _stable_kernel(qw, dw, ql, dl, single, self_index, matlab, k_ap, ks, counts, ap_sum, hits):
+    n_db = dw.shape[0]
+    width = counts.shape[1]
+    n_dist = width // 2
+    n_ks = ks.size
+    for i in numba.prange(qw.shape[0]):
+        h = np.zeros(width, dtype=np.int64)
+        key = np.empty(n_db, dtype=np.int32)
+        me = self_index[i]
+        for j in range(n_db):
+            if j == me:
+                key[j] = -1
+                continue
+            k = 2 * _distance(qw, dw, i, j, matlab) + _relevant(ql, dl, i, j, single)
+            key[j] = k
+            h[k] += 1
+        counts[i, :] = h
+        # Stable counting sort: rank of the next item of each distance, and
+        # relevant items ranked before it.
+        next_rank = np.empty(n_dist, dtype=np.int64)
+        rel_before = np.empty(n_dist, dtype=np.int64)
+        total = 0
+        total_rel = 0
+        for d in range(n_dist):
+            next_rank[d] = total
+            rel_before[d] = total_rel
+            total += h[2 * d] + h[2 * d + 1]
+            total_rel += h[2 * d + 1]
+        bucket = np.zeros(n_ks + 1, dtype=np.int64)
+        acc = 0.0
+        for j in range(n_db):
+            k = key[j]
+            if k < 0:
+                continue
+            d = k >> 1
+            rank = next_rank[d]
+            next_rank[d] = rank + 1
+            if k & 1:
+                rel_before[d] += 1
+                if rank < k_ap:
+                    acc += rel_before[d] / (rank + 1.0)
+                if n_ks:
+                    # first cut-off that includes this rank
+                    bucket[np.searchsorted(ks, rank + 1)] += 1
+        ap_sum[i] = acc
+        found = 0
+        for t in range(n_ks):
+            found += bucket[t]
+            hits[i, t] = found
+
+
+def distance_histograms(problem):
+    """Counts of all and of relevant database items at each distance.
+
+    Returns
+    -------
+    n_items, n_relevant : ndarray of shape (n_queries, n_bits + 1), int64
+    """
+    counts = np.empty((problem.n_queries, 2 * (problem.n_bits + 1)), dtype=np.int64)
+    _histogram_kernel(
+        problem.query_words,
+        problem.database_words,
+        problem.query_labels,
+        problem.database_labels,
+        problem.single_label,
+        problem.self_index,
+        problem.matlab,
+        counts,
+    )
+    relevant = counts[:, 1::2]
+    return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant)
+
+
+def stable_rankings(problem, k_ap, ks=()):
+    """Histograms plus the stable-ranking sums, ties broken by database index.
+
+    Parameters
+    ----------
+    problem : RetrievalProblem
+    k_ap : int
+        Cut-off of the AP sum (at most ``problem.n_database``).
+    ks : array-like of int
+        Increasing cut-offs (each at most ``problem.n_database``) at which to
+        count the relevant items.
+
+    Returns
+    -------
+    n_items, n_relevant : ndarray of shape (n_queries, n_bits + 1), int64
+    ap_sum : ndarray of shape (n_queries,)
+        Sum of ``precision@i`` over the relevant ranks ``i <= k_ap``.
+    hits : ndarray of shape (n_queries, len(ks)), int64
+        Relevant items within the top ``k`` for each ``k`` of ``ks``.
+    """
+    ks = np.asarray(ks, dtype=np.int64)
+    counts = np.empty((problem.n_queries, 2 * (problem.n_bits + 1)), dtype=np.int64)
+    ap_sum = np.zeros(problem.n_queries)
+    hits = np.zeros((problem.n_queries, ks.size), dtype=np.int64)
+    _stable_kernel(
+        problem.query_words,
+        problem.database_words,
+        problem.query_labels,
+        problem.database_labels,
+        problem.single_label,
+        problem.self_index,
+        problem.matlab,
+        int(k_ap),
+        ks,
+        counts,
+        ap_sum,
+        hits,
+    )
+    relevant = counts[:, 1::2]
+    return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant), ap_sum, hits
+
+
+def harmonic_numbers(n):
+    """``H[m] = sum_{t=1}^{m} 1/t`` for ``m = 0..n``."""
+    H = np.zeros(n + 1)
+    np.cumsum(1.0 / np.arange(1, n + 1), out=H[1:])
+    return H
+
+
+def tie_aware_sums(n_items, n_relevant, k, H):
+    """Expected AP numerator and hits within the top ``k`` over orders of ties.
+
+    For a group of ``n`` tied items holding ``r`` relevant ones, preceded by
+    ``s`` items of which ``R_b`` are relevant, every order of the group is
+    equally likely; McSherry & Najork (2008) give the expected sum of
+    ``precision@i`` over its relevant positions in closed form. With ``m``
+    of the group's positions inside the top ``k``:
+
+        E[sum] = (r / n) * ((R_b + 1 - b (s + 1)) (H[s + m] - H[s]) + b m),
+        b = (r - 1) / (n - 1)  (0 when n = 1),
+
+    and the expected number of relevant items among them is ``r m / n``.
+
+    Returns
+    -------
+    ap_sum, hits : ndarray of shape (n_queries,)
+    """
+    n_q, n_dist = n_items.shape
+    ap_sum = np.zeros(n_q)
+    hits = np.zeros(n_q)
+    before = np.zeros(n_q, dtype=np.int64)
+    rel_before = np.zeros(n_q, dtype=np.int64)
+    for d in range(n_dist):
+        n = n_items[:, d]
+        r = n_relevant[:, d]
+        m = np.clip(k - before, 0, n)
+        active = (m > 0) & (r > 0)
+        if active.any():
+            n_a, r_a, m_a, s_a = n[active], r[active], m[active], before[active]
+            b = np.where(n_a > 1, (r_a - 1) / np.maximum(n_a - 1, 1), 0.0)
+            dH = H[s_a + m_a] - H[s_a]
+            ap_sum[active] += (r_a / n_a) * (
+                (rel_before[active] + 1 - b * (s_a + 1)) * dH + b * m_a
+            )
+            hits[active] += r_a * m_a / n_a
+        before += n
+        rel_before += r
+    return ap_sum, hits
