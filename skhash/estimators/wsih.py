@@ -64,7 +64,9 @@ class _ArrayDataset(torch.utils.data.Dataset):
     """Whole in-memory tensors; ``y=None`` makes the targets the inputs themselves."""
 
     def __init__(self, X, y=None, device="cpu"):
-        self.X = torch.as_tensor(X, dtype=torch.float32, device=device)
+        # torch cannot wrap read-only arrays (memmaps, joblib's shared inputs): copy those.
+        X = np.asarray(X, dtype=np.float32)
+        self.X = torch.as_tensor(X if X.flags.writeable else X.copy(), device=device)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.long, device=device)
 
     def __len__(self):
