@@ -180,7 +180,7 @@ def load_cifar10n(data_home, *, noise="worse", subset="train"):
     >>> from skhash.datasets import load_cifar10n
     >>> data = load_cifar10n("../shared/data/cifar10", noise="aggre")  # doctest: +SKIP
     >>> len(data.paths), float((data.noisy_target != data.target).mean())  # doctest: +SKIP
-    (50000, 0.0903...)
+    (50000, 0.0901)
     """
     data_home = os.fspath(data_home)
     _check_dir(data_home, "CIFAR-10", _CIFAR10_URL)

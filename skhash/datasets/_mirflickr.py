@@ -143,7 +143,12 @@ def load_mirflickr25k(data_home, *, tag_vocabulary=None, min_tag_count=None, str
     ``mirflickr/meta/tags/tagsN.txt`` (one tag a line; a missing file means no
     tag), ``annotations/<concept>.txt`` for the 24 concepts (one id a line; ids
     without a photo are ignored) and the optional ``annotations/<concept>_r1.txt``.
-    Other files, such as ``annotations/README.txt``, are ignored.
+    Other files, such as ``annotations/README.txt``, are ignored. Tags are
+    compared exactly (after stripping white space), case included.
+
+    ``tags`` is ``uint8``: cast it before products, whose result keeps the
+    dtype and wraps around at 256 (``tags.T @ tags`` counts co-occurrences
+    modulo 256); ``tags.astype(np.float32)`` is safe.
 
     References
     ----------
