@@ -8,12 +8,14 @@
 # Nothing of size n x n is ever formed; an ADMM iteration costs
 # O(n * (n_anchor_neighbours + n_hyperedge_neighbours) * r + nnz(Y) * r + c^2 * r).
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .itq import itq_rotation
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 _CHUNK = 4096  # rows per block when computing sample-to-centre distances
+_KMEANS_MAX_ITER = 20
 
 
 # --------------------------------------------------------------------------
@@ -154,17 +157,33 @@ def _check_random_state(random_state):
 
 
 def _kmeans_centres(X, n_clusters, max_samples, random_state):
-    """k-means centres of at most ``max_samples`` random rows of ``X``."""
+    """k-means centres of at most ``max_samples`` random rows of ``X``.
+
+    Random initial centres (k-means++ seeding costs more than the whole fit
+    with hundreds of centres in thousands of dimensions) and at most
+    ``_KMEANS_MAX_ITER`` Lloyd iterations in float32: anchors and hyperedges
+    only need to cover the data, not to be a converged clustering.
+    """
     n = X.shape[0]
     if max_samples is not None and n > max_samples:
         rows = np.sort(random_state.choice(n, max_samples, replace=False))
         X = X[rows]
-    n_clusters = min(n_clusters, X.shape[0])
     if sp.issparse(X):
         X = X.toarray()
-    km = KMeans(n_clusters=n_clusters, n_init=1, max_iter=50, random_state=random_state)
-    km.fit(X)
-    return km.cluster_centers_
+    X = np.asarray(X, dtype=np.float32)
+    n_clusters = min(n_clusters, X.shape[0])
+    km = KMeans(
+        n_clusters=n_clusters,
+        init="random",
+        n_init=1,
+        max_iter=_KMEANS_MAX_ITER,
+        random_state=random_state,
+    )
+    with warnings.catch_warnings():
+        # duplicate rows (fewer distinct points than centres) are harmless here
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km.fit(X)
+    return km.cluster_centers_.astype(np.float64)
 
 
 def _nearest_centres(blocks, centre_blocks, n_nearest):
@@ -305,7 +324,7 @@ class AnchorGraph:
 
 
 def anchor_graph(
-    Xn, n_anchors=100, n_nearest=2, sigma="auto", max_kmeans_samples=10_000, random_state=None
+    Xn, n_anchors=100, n_nearest=2, sigma="auto", max_kmeans_samples=5000, random_state=None
 ):
     """Build the anchor graph of unit-norm features.
 
@@ -324,7 +343,7 @@ def anchor_graph(
     sigma : float or "auto", default="auto"
         Kernel width; ``"auto"`` is the mean distance of a sample to its
         ``n_nearest``-th nearest anchor.
-    max_kmeans_samples : int or None, default=10_000
+    max_kmeans_samples : int or None, default=5000
         Rows used by k-means (``None``: all).
     random_state : int, RandomState instance or None, default=None
         Seed of the subsample and of k-means.
@@ -408,7 +427,7 @@ def hypergraph(
     n_nearest=None,
     sigma="auto",
     tag_scale=1.0,
-    max_kmeans_samples=10_000,
+    max_kmeans_samples=5000,
     random_state=None,
 ):
     """Build the image-concept hypergraph on ``[Xn, tag_scale * tags]``.
@@ -434,7 +453,7 @@ def hypergraph(
         nearest hyperedge centre.
     tag_scale : float, default=1.0
         Factor applied to the tag block of the concatenation.
-    max_kmeans_samples : int or None, default=10_000
+    max_kmeans_samples : int or None, default=5000
         Rows used by k-means (``None``: all).
     random_state : int, RandomState instance or None, default=None
         Seed of the subsample and of k-means.
@@ -466,9 +485,8 @@ def hypergraph(
     if max_kmeans_samples is not None and n > max_kmeans_samples:
         rows = np.sort(rng.choice(n, max_kmeans_samples, replace=False))
     sample = np.hstack(
-        [B[rows].toarray() if sp.issparse(B) else np.asarray(B[rows], dtype=np.float64)
-         for B in blocks]
-    )
+        [B[rows].toarray() if sp.issparse(B) else np.asarray(B[rows]) for B in blocks]
+    ).astype(np.float32, copy=False)
     centres = _kmeans_centres(sample, n_hyperedges, None, rng)
     splits = np.cumsum([B.shape[1] for B in blocks])[:-1]
     centre_blocks = np.split(centres, splits, axis=1)

@@ -196,7 +196,7 @@ class DSTDHHasher(BaseHasher):
         at most ``tol * max(1, |objective|)``.
     itq_iter : int, default=50
         ITQ iterations of the initialisation.
-    max_kmeans_samples : int or None, default=10_000
+    max_kmeans_samples : int or None, default=5000
         Training rows used by the k-means of anchors and hyperedges (random
         subsample; ``None``: all).
     n_rounds : int, default=1
@@ -352,7 +352,7 @@ class DSTDHHasher(BaseHasher):
         max_iter=100,
         tol=1e-4,
         itq_iter=50,
-        max_kmeans_samples=10_000,
+        max_kmeans_samples=5000,
         n_rounds=1,
         module=None,
         module_params=None,
