@@ -20,11 +20,10 @@ order, and `image_size`; `batch_size` is not part of it)::
     # CIFAR-10 at 96 x 96: the first 1,000 training images of each class
     # (10,000) and the first 200 test images of each class (2,000), in the
     # loader's order (class name, then file name).
-    def first_per_class(data, n):
-        keep = np.concatenate(
+    def first_per_class(data, n):  # increasing indices: the loader groups by class
+        return np.concatenate(
             [np.flatnonzero(data.target == k)[:n] for k in range(len(data.target_names))]
         )
-        return keep  # sorted: the loader groups images by class
 
     train = load_cifar10n(DATA / "cifar10", subset="train")
     train_idx = first_per_class(train, 1000)

@@ -10,6 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skhash.features
@@ -85,6 +86,25 @@ def test_init_stores_parameters_and_fit_sets_attributes(images):
     names = est.get_feature_names_out()
     assert names.shape == (1280,) and names[0] == "imagefeatureextractor0"
     assert names[-1] == "imagefeatureextractor1279"
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_no_attributes_set_in_init",
+        "check_parameters_default_constructible",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_estimator_cloneable",
+        "check_estimator_repr",
+        "check_valid_tag_types",
+        "check_do_not_raise_errors_in_init_or_set_params",
+    ],
+)
+def test_sklearn_api_checks(check):
+    # The common checks of `check_estimator` need 2-D numeric input and are all
+    # skipped for an image transformer; these API checks need no data.
+    getattr(estimator_checks, check)("ImageFeatureExtractor", ImageFeatureExtractor())
 
 
 def test_device_auto():
