@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from ..codes import as_words, check_packed_codes, n_bits_of, popcount64
 
 _NO_SELF = -1
+_MAX_BITS = 32_760  # keys 2 * distance + relevant are stored as uint16
 
 
 def _check_labels(labels, name, n_rows, codes_name):
@@ -138,6 +139,10 @@ class RetrievalProblem:
                 f"{n_bits_of(database_codes)}; codes must have the same width."
             )
         self.n_bits = n_bits_of(query_codes)
+        if self.n_bits > _MAX_BITS:
+            raise ValueError(
+                f"codes of more than {_MAX_BITS} bits are not supported, got {self.n_bits}."
+            )
         self.n_queries = query_codes.shape[0]
         leave_one_out = bool((self_index >= 0).any())
         self.n_database = database_codes.shape[0] - int(leave_one_out)
@@ -178,71 +183,153 @@ def _relevant(ql, dl, i, j, single):
     return 0
 
 
+@numba.njit(cache=True, inline="always")
+def _pair_key(qw, dw, ql, dl, i, j, single, matlab):
+    return 2 * _distance(qw, dw, i, j, matlab) + _relevant(ql, dl, i, j, single)
+
+
+@numba.njit(cache=True)
+def _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, store):
+    """Count the keys ``2 * distance + relevant`` of query ``i`` against every item.
+
+    ``h[key]`` is incremented for each database item; with ``store`` the key of
+    item ``j`` is also written to ``keys[j]``. The common cases (codes of at
+    most 64 bits, single labels or at most 64 label columns, exact distances)
+    run a loop specialised on them, several times faster than the generic one.
+    """
+    n_db = dw.shape[0]
+    if qw.shape[1] == 1 and ql.shape[1] == 1 and not matlab:
+        q0 = qw[i, 0]
+        l0 = ql[i, 0]
+        if single:
+            for j in range(n_db):
+                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if l0 == dl[j, 0] else 0)
+                h[k] += 1
+                if store:
+                    keys[j] = k
+        else:
+            for j in range(n_db):
+                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if (l0 & dl[j, 0]) != 0 else 0)
+                h[k] += 1
+                if store:
+                    keys[j] = k
+    else:
+        for j in range(n_db):
+            k = _pair_key(qw, dw, ql, dl, i, j, single, matlab)
+            h[k] += 1
+            if store:
+                keys[j] = k
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _histogram_kernel(qw, dw, ql, dl, single, self_index, matlab, counts):
-    n_db = dw.shape[0]
-    width = counts.shape[1]
+    no_keys = np.empty(0, dtype=np.uint16)
     for i in numba.prange(qw.shape[0]):
-        h = np.zeros(width, dtype=np.int64)
+        h = np.zeros(counts.shape[1], dtype=np.int64)
+        _query_keys(qw, dw, ql, dl, i, single, matlab, h, no_keys, False)
         me = self_index[i]
-        for j in range(n_db):
-            if j == me:
-                continue
-            d = _distance(qw, dw, i, j, matlab)
-            h[2 * d + _relevant(ql, dl, i, j, single)] += 1
+        if me >= 0:
+            h[_pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
         counts[i, :] = h
 
 
+@numba.njit(cache=True, inline="always")
+def _first_cutoff_including(ks, rank):
+    """Index of the first cut-off k of the increasing ``ks`` with ``rank < k``."""
+    lo = 0
+    hi = ks.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ks[mid] <= rank:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, inline="always")
+def _group_starts(h, n_dist, next_rank, rel_before):
+    """Rank of the first item, and relevant items before it, of each distance."""
+    total = 0
+    total_rel = 0
+    for d in range(n_dist):
+        next_rank[d] = total
+        rel_before[d] = total_rel
+        total += h[2 * d] + h[2 * d + 1]
+        total_rel += h[2 * d + 1]
+
+
+@numba.njit(cache=True, inline="always")
+def _stable_ap_pass(keys, start, stop, next_rank, rel_before, k_ap, inverse, acc, found):
+    """Visit items ``start..stop-1`` in database order, ranking them stably.
+
+    Branch-free (relevance is unpredictable, mispredicted branches would
+    dominate); ``inverse[rank] = 1 / (rank + 1)``.
+    """
+    for j in range(start, stop):
+        k = keys[j]
+        d = k >> 1
+        r = k & 1
+        rank = next_rank[d]
+        next_rank[d] = rank + 1
+        rel_rank = rel_before[d] + r
+        rel_before[d] = rel_rank
+        inside = r if rank < k_ap else 0
+        found += inside
+        acc += (inside * rel_rank) * inverse[rank]
+    return acc, found
+
+
+@numba.njit(cache=True, inline="always")
+def _cutoff_pass(keys, start, stop, next_rank, ks, bucket):
+    """Count relevant items of ``start..stop-1`` by the first cut-off including their rank."""
+    for j in range(start, stop):
+        k = keys[j]
+        d = k >> 1
+        rank = next_rank[d]
+        next_rank[d] = rank + 1
+        if k & 1:
+            bucket[_first_cutoff_including(ks, rank)] += 1
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _stable_kernel(qw, dw, ql, dl, single, self_index, matlab, k_ap, ks, counts, ap_sum, hits):
+def _stable_kernel(
+    qw, dw, ql, dl, single, self_index, matlab, k_ap, ks, inverse, counts, ap_sum, hits_ap, hits
+):
     n_db = dw.shape[0]
     width = counts.shape[1]
     n_dist = width // 2
     n_ks = ks.size
     for i in numba.prange(qw.shape[0]):
         h = np.zeros(width, dtype=np.int64)
-        key = np.empty(n_db, dtype=np.int32)
+        keys = np.empty(n_db, dtype=np.uint16)
+        _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, True)
         me = self_index[i]
-        for j in range(n_db):
-            if j == me:
-                key[j] = -1
-                continue
-            k = 2 * _distance(qw, dw, i, j, matlab) + _relevant(ql, dl, i, j, single)
-            key[j] = k
-            h[k] += 1
+        # items before and after the query itself (absent: me = -1)
+        before_me = me if me >= 0 else n_db
+        if me >= 0:
+            h[keys[me]] -= 1
         counts[i, :] = h
-        # Stable counting sort: rank of the next item of each distance, and
-        # relevant items ranked before it.
         next_rank = np.empty(n_dist, dtype=np.int64)
         rel_before = np.empty(n_dist, dtype=np.int64)
-        total = 0
-        total_rel = 0
-        for d in range(n_dist):
-            next_rank[d] = total
-            rel_before[d] = total_rel
-            total += h[2 * d] + h[2 * d + 1]
-            total_rel += h[2 * d + 1]
-        bucket = np.zeros(n_ks + 1, dtype=np.int64)
-        acc = 0.0
-        for j in range(n_db):
-            k = key[j]
-            if k < 0:
-                continue
-            d = k >> 1
-            rank = next_rank[d]
-            next_rank[d] = rank + 1
-            if k & 1:
-                rel_before[d] += 1
-                if rank < k_ap:
-                    acc += rel_before[d] / (rank + 1.0)
-                if n_ks:
-                    # first cut-off that includes this rank
-                    bucket[np.searchsorted(ks, rank + 1)] += 1
+        _group_starts(h, n_dist, next_rank, rel_before)
+        acc, found = _stable_ap_pass(
+            keys, 0, before_me, next_rank, rel_before, k_ap, inverse, 0.0, 0
+        )
+        acc, found = _stable_ap_pass(
+            keys, before_me + 1, n_db, next_rank, rel_before, k_ap, inverse, acc, found
+        )
         ap_sum[i] = acc
-        found = 0
-        for t in range(n_ks):
-            found += bucket[t]
-            hits[i, t] = found
+        hits_ap[i] = found
+        if n_ks:
+            bucket = np.zeros(n_ks + 1, dtype=np.int64)
+            _group_starts(h, n_dist, next_rank, rel_before)
+            _cutoff_pass(keys, 0, before_me, next_rank, ks, bucket)
+            _cutoff_pass(keys, before_me + 1, n_db, next_rank, ks, bucket)
+            cumulative = 0
+            for t in range(n_ks):
+                cumulative += bucket[t]
+                hits[i, t] = cumulative
 
 
 def distance_histograms(problem):
@@ -276,21 +363,25 @@ def stable_rankings(problem, k_ap, ks=()):
     k_ap : int
         Cut-off of the AP sum (at most ``problem.n_database``).
     ks : array-like of int
-        Increasing cut-offs (each at most ``problem.n_database``) at which to
-        count the relevant items.
+        Increasing cut-offs at which to count the relevant items.
 
     Returns
     -------
     n_items, n_relevant : ndarray of shape (n_queries, n_bits + 1), int64
     ap_sum : ndarray of shape (n_queries,)
         Sum of ``precision@i`` over the relevant ranks ``i <= k_ap``.
+    hits_ap : ndarray of shape (n_queries,), int64
+        Relevant items within the top ``k_ap``.
     hits : ndarray of shape (n_queries, len(ks)), int64
         Relevant items within the top ``k`` for each ``k`` of ``ks``.
     """
     ks = np.asarray(ks, dtype=np.int64)
-    counts = np.empty((problem.n_queries, 2 * (problem.n_bits + 1)), dtype=np.int64)
-    ap_sum = np.zeros(problem.n_queries)
-    hits = np.zeros((problem.n_queries, ks.size), dtype=np.int64)
+    n_q = problem.n_queries
+    counts = np.empty((n_q, 2 * (problem.n_bits + 1)), dtype=np.int64)
+    ap_sum = np.zeros(n_q)
+    hits_ap = np.zeros(n_q, dtype=np.int64)
+    hits = np.zeros((n_q, ks.size), dtype=np.int64)
+    inverse = 1.0 / np.arange(1, problem.database_words.shape[0] + 1)
     _stable_kernel(
         problem.query_words,
         problem.database_words,
@@ -301,12 +392,14 @@ def stable_rankings(problem, k_ap, ks=()):
         problem.matlab,
         int(k_ap),
         ks,
+        inverse,
         counts,
         ap_sum,
+        hits_ap,
         hits,
     )
     relevant = counts[:, 1::2]
-    return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant), ap_sum, hits
+    return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant), ap_sum, hits_ap, hits
 
 
 def harmonic_numbers(n):

@@ -87,8 +87,7 @@ def _average_precision(problem, *, k=None, ties="average", normalize="relevant")
         H = harmonic_numbers(problem.n_database)
         ap_sum, hits = tie_aware_sums(n_items, n_relevant, k_eff, H)
     else:
-        n_items, n_relevant, ap_sum, hits = stable_rankings(problem, k_eff, [k_eff])
-        hits = hits[:, 0]
+        n_items, n_relevant, ap_sum, hits, _ = stable_rankings(problem, k_eff)
     total_relevant = n_relevant.sum(axis=1)
     denominator = total_relevant if normalize == "relevant" else hits
     ap = np.divide(ap_sum, denominator, out=np.zeros_like(ap_sum), where=denominator > 0)
@@ -198,7 +197,7 @@ def _hits_at(problem, ks, ties):
         hits = np.stack([tie_aware_sums(n_items, n_relevant, k, H)[1] for k in ks_eff], axis=1)
     else:
         order = np.argsort(ks_eff)
-        _, n_relevant, _, sorted_hits = stable_rankings(problem, 0, ks_eff[order])
+        _, n_relevant, _, _, sorted_hits = stable_rankings(problem, 0, ks_eff[order])
         hits = np.empty(sorted_hits.shape)
         hits[:, order] = sorted_hits
     return hits, ks_eff, n_relevant.sum(axis=1)
