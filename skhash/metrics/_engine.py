@@ -124,8 +124,8 @@ class RetrievalProblem:
             self_index = np.asarray(query_indices, dtype=np.int64)
             if database_codes.shape[0] < 2:
                 raise ValueError(
-                    "leave-one-out retrieval needs at least 2 codes; "
-                    f"got {database_codes.shape[0]}."
+                    "query_codes must hold at least 2 codes for leave-one-out retrieval "
+                    f"(database_codes=None); got {database_codes.shape[0]}."
                 )
         else:
             database_codes = check_packed_codes(database_codes, name="database_codes")
