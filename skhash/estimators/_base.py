@@ -17,6 +17,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..codes import check_n_bits, pack_codes
 
 
+def _check_random_state(seed):
+    """Like :func:`sklearn.utils.check_random_state`, but ``None`` never means the global state.
+
+    ``None`` gives a fresh ``RandomState`` seeded from operating-system entropy
+    (``check_random_state(None)`` would return numpy's global ``RandomState``,
+    whose draws change ``np.random.get_state()``).
+    """
+    if seed is None:
+        return np.random.RandomState(np.random.MT19937())
+    return check_random_state(seed)
+
+
 class BaseHasher(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):
@@ -66,7 +78,7 @@ class BaseHasher(
             The fitted hasher.
         """
         X = self._validate_fit_input(X)
-        self._fit(X, y, check_random_state(self.random_state))
+        self._fit(X, y, _check_random_state(self.random_state))
         return self
 
     def project(self, X):
