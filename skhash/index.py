@@ -1,0 +1,877 @@
+"""Exact Hamming search over packed codes: k nearest neighbours and radius queries.
+
+:class:`HammingIndex` is the search side of skhash, in the spirit of
+:class:`sklearn.neighbors.NearestNeighbors`: ``fit`` stores packed database
+codes, ``kneighbors`` and ``radius_neighbors`` answer exact queries. Results
+are in a documented, deterministic order: by Hamming distance, then by
+database position. Both backends return identical results:
+
+* ``"numpy"``: a compiled kernel, parallel over blocks of queries. The
+  database is scanned once per block of queries, in chunks that stay in cache;
+  each group of 64 codes yields a bit mask of the codes closer than the query's
+  current threshold (vectorised popcount on 64-bit words), and only those
+  codes are visited. k-NN keeps a counting selection per query: candidates
+  appended in database order, compacted with a histogram of their distances
+  into the first ``k`` by (distance, position), which lowers the threshold; no
+  sort, no heap. Radius queries count, then fill their output in place.
+* ``"faiss"``: :class:`faiss.IndexBinaryFlat` (``search`` and
+  ``range_search``), whose result order is re-established to the documented
+  one; optionally :class:`faiss.IndexBinaryMultiHash` for radius queries.
+
+:class:`HashingSearcher` searches with raw features through a hasher.
+"""
+
+import numbers
+import warnings
+from numbers import Integral, Real
+
+import numba
+import numpy as np
+from sklearn import get_config
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .codes import as_words, check_packed_codes, n_bits_of, popcount64
+
+__all__ = ["HammingIndex", "HashingSearcher"]
+
+_GROUP = 64  # codes per bit mask: one uint64 of "closer than the threshold" flags
+_NO_SELF = -1
+_FAISS_MISSING = (
+    "the 'faiss' backend needs faiss; install it with `pip install skhash[search]` "
+    "(or `pip install faiss-cpu`)."
+)
+
+
+def _import_faiss():
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_FAISS_MISSING) from exc
+    return faiss
+
+
+def _faiss_available():
+    try:
+        _import_faiss()
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# Compiled kernels (numpy backend)
+# --------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, inline="always")
+def _trailing_zeros(mask):
+    # position of the lowest set bit of a non-zero uint64
+    return popcount64((mask & (np.uint64(0) - mask)) - np.uint64(1))
+
+
+@numba.njit(cache=True, inline="always")
+def _row_distance(qw, i, dw, j):
+    d = 0
+    for w in range(qw.shape[1]):
+        d += popcount64(qw[i, w] ^ dw[j, w])
+    return d
+
+
+@numba.njit(cache=True, inline="always")
+def _group_mask(qw, i, blocks, g, t, acc):
+    """Bit ``j`` is set where code ``64 g + j`` is at distance < ``t`` from query ``i``."""
+    mask = np.uint64(0)
+    x = qw[i, 0]
+    if blocks.shape[1] == 1:
+        for j in range(_GROUP):
+            mask |= np.uint64(popcount64(x ^ blocks[g, 0, j]) < t) << np.uint64(j)
+        return mask
+    for j in range(_GROUP):
+        acc[j] = popcount64(x ^ blocks[g, 0, j])
+    for w in range(1, blocks.shape[1]):
+        x = qw[i, w]
+        for j in range(_GROUP):
+            acc[j] += popcount64(x ^ blocks[g, w, j])
+    for j in range(_GROUP):
+        mask |= np.uint64(acc[j] < t) << np.uint64(j)
+    return mask
+
+
+@numba.njit(cache=True)
+def _keep_first_k(cand_d, cand_j, c, k, hist):
+    """Keep, in place and in order, the first ``k`` candidates by (distance, position).
+
+    Candidates are in position order. Returns the new count and the strict
+    distance threshold for later candidates (which have larger positions).
+    """
+    hist[:] = 0
+    for p in range(c):
+        hist[cand_d[p]] += 1
+    before = 0
+    t = -1
+    for d in range(hist.size):
+        if before + hist[d] >= k:
+            t = d
+            break
+        before += hist[d]
+    if t < 0:  # fewer than k candidates: keep them all
+        return c, hist.size
+    need = k - before  # candidates at distance t to keep, the first ones
+    w = 0
+    for p in range(c):
+        d = cand_d[p]
+        if d < t or (d == t and need > 0):
+            if d == t:
+                need -= 1
+            cand_d[w] = d
+            cand_j[w] = cand_j[p]
+            w += 1
+    return w, t
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _knn_kernel(qw, dw, blocks, self_index, k, block_q, chunk_groups, cap, out_d, out_i):
+    n_q = qw.shape[0]
+    n_db = dw.shape[0]
+    n_groups = blocks.shape[0]
+    n_dist = 64 * qw.shape[1] + 1
+    chunk = chunk_groups * _GROUP
+    n_blocks = (n_q + block_q - 1) // block_q
+    for b in numba.prange(n_blocks):
+        q0 = b * block_q
+        m = min(block_q, n_q - q0)
+        cand_d = np.empty((m, cap), dtype=np.int32)
+        cand_j = np.empty((m, cap), dtype=np.int64)
+        count = np.zeros(m, dtype=np.int64)
+        thr = np.full(m, n_dist, dtype=np.int64)
+        hist = np.empty(n_dist, dtype=np.int64)
+        acc = np.empty(_GROUP, dtype=np.int64)
+        for g0 in range(0, n_groups, chunk_groups):
+            g1 = min(g0 + chunk_groups, n_groups)
+            for r in range(m):
+                i = q0 + r
+                t = thr[r]
+                c = count[r]
+                me = self_index[i]
+                for g in range(g0, g1):
+                    mask = _group_mask(qw, i, blocks, g, t, acc)
+                    if mask:
+                        base = g * _GROUP
+                        if base <= me < base + _GROUP:
+                            mask &= ~(np.uint64(1) << np.uint64(me - base))
+                        while mask:
+                            j = base + _trailing_zeros(mask)
+                            mask &= mask - np.uint64(1)
+                            cand_d[r, c] = _row_distance(qw, i, dw, j)
+                            cand_j[r, c] = j
+                            c += 1
+                if c > cap - chunk - _GROUP:
+                    c, t = _keep_first_k(cand_d[r], cand_j[r], c, k, hist)
+                    thr[r] = t
+                count[r] = c
+        for r in range(m):
+            i = q0 + r
+            t = thr[r]
+            c = count[r]
+            me = self_index[i]
+            for j in range(n_groups * _GROUP, n_db):  # the last, incomplete group
+                if j != me:
+                    d = _row_distance(qw, i, dw, j)
+                    if d < t:
+                        cand_d[r, c] = d
+                        cand_j[r, c] = j
+                        c += 1
+            c, t = _keep_first_k(cand_d[r], cand_j[r], c, k, hist)
+            # counting sort of the k kept candidates by distance, stable in position
+            hist[:] = 0
+            for p in range(c):
+                hist[cand_d[r, p]] += 1
+            start = 0
+            for d in range(n_dist):
+                h = hist[d]
+                hist[d] = start
+                start += h
+            for p in range(c):
+                d = cand_d[r, p]
+                pos = hist[d]
+                hist[d] = pos + 1
+                out_d[i, pos] = d
+                out_i[i, pos] = cand_j[r, p]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _radius_kernel(
+    qw, dw, blocks, self_index, radius, block_q, chunk_groups, fill, next_pos, out_d, out_i
+):
+    """Count (``fill=False``: ``next_pos[i, d] += 1``) or write the codes within ``radius``.
+
+    With ``fill=True``, code ``j`` at distance ``d`` from query ``i`` goes to
+    position ``next_pos[i, min(d, next_pos.shape[1] - 1)]``, which is then
+    incremented: one column per distance sorts by distance, one column keeps
+    database order.
+    """
+    n_q = qw.shape[0]
+    n_db = dw.shape[0]
+    n_groups = blocks.shape[0]
+    t = radius + 1
+    last = next_pos.shape[1] - 1
+    n_blocks = (n_q + block_q - 1) // block_q
+    for b in numba.prange(n_blocks):
+        q0 = b * block_q
+        m = min(block_q, n_q - q0)
+        acc = np.empty(_GROUP, dtype=np.int64)
+        for g0 in range(0, n_groups + 1, chunk_groups):
+            g1 = min(g0 + chunk_groups, n_groups + 1)
+            for r in range(m):
+                i = q0 + r
+                me = self_index[i]
+                for g in range(g0, g1):
+                    base = g * _GROUP
+                    if g < n_groups:
+                        mask = _group_mask(qw, i, blocks, g, t, acc)
+                    else:  # the last, incomplete group
+                        mask = np.uint64(0)
+                        for j in range(n_db - base):
+                            if _row_distance(qw, i, dw, base + j) < t:
+                                mask |= np.uint64(1) << np.uint64(j)
+                    if mask and base <= me < base + _GROUP:
+                        mask &= ~(np.uint64(1) << np.uint64(me - base))
+                    while mask:
+                        j = base + _trailing_zeros(mask)
+                        mask &= mask - np.uint64(1)
+                        d = _row_distance(qw, i, dw, j)
+                        col = min(d, last)
+                        if fill:
+                            pos = next_pos[i, col]
+                            out_d[pos] = d
+                            out_i[pos] = j
+                        next_pos[i, col] += 1
+
+
+# --------------------------------------------------------------------------
+# The index
+# --------------------------------------------------------------------------
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def _check_radius(radius):
+    if isinstance(radius, bool) or not isinstance(radius, numbers.Real):
+        raise TypeError(f"radius must be a non-negative number, got {type(radius).__name__}.")
+    if not radius >= 0:  # also rejects NaN
+        raise ValueError(f"radius must be >= 0, got {radius}.")
+    return radius
+
+
+def _query_blocks(n_queries):
+    """Queries per block: a multiple of the thread count of blocks, at most 64 queries each."""
+    n_threads = numba.get_num_threads()
+    n_blocks = n_threads * -(-n_queries // (n_threads * 64))
+    return max(1, -(-n_queries // n_blocks))
+
+
+def _chunk_rows(row_bytes, n_rows, working_memory):
+    """Rows per chunk so that a chunk's temporary data fits ``working_memory`` MiB."""
+    if working_memory is None:
+        working_memory = get_config()["working_memory"]
+    rows = int(working_memory * 2**20 // max(row_bytes, 1))
+    if rows < 1:
+        warnings.warn(
+            f"working_memory={working_memory} MiB is too small for one query "
+            f"({row_bytes / 2**20:.3g} MiB); processing one query at a time.",
+            stacklevel=3,
+        )
+        rows = 1
+    return min(rows, n_rows)
+
+
+def _object_rows(values, starts):
+    """Split a flat array at ``starts`` into an object array of per-query arrays."""
+    out = np.empty(starts.size - 1, dtype=object)
+    for i in range(starts.size - 1):
+        out[i] = values[starts[i] : starts[i + 1]]
+    return out
+
+
+class HammingIndex(BaseEstimator):
+    """Exact Hamming-distance search over packed binary codes.
+
+    Fit it on the database codes, then ask for the ``k`` nearest codes of
+    queries (:meth:`kneighbors`) or for all codes within a Hamming radius
+    (:meth:`radius_neighbors`), as with
+    :class:`~sklearn.neighbors.NearestNeighbors`. Results are exact and
+    ordered by Hamming distance, then by database position (the row of the
+    code in the fitted codes), whatever the backend.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours returned by :meth:`kneighbors` by default.
+    radius : float, default=2
+        Hamming radius of :meth:`radius_neighbors` by default; codes at
+        distance ``<= radius`` are returned.
+    backend : {"auto", "numpy", "faiss"}, default="auto"
+        ``"numpy"``: the compiled kernels of this module (no sort and no heap:
+        a counting selection per query). ``"faiss"``:
+        :class:`faiss.IndexBinaryFlat` (``pip install skhash[search]``), with
+        the same results. ``"auto"`` uses ``"numpy"``, which was the faster in
+        every configuration of ``benchmarks/bench_search.py`` (top-100 over
+        1M and 10M codes of 64 bits, radius queries), except that radius
+        queries go through faiss's multi-index hashing when
+        ``multi_hash_tables`` is set and faiss is installed.
+    multi_hash_tables : int, default=None
+        Radius queries only, with faiss: search a
+        :class:`faiss.IndexBinaryMultiHash` with this many hash tables of
+        ``n_bits // multi_hash_tables`` bits each (built at the first radius
+        query, then kept), exact for any radius (each table is probed with
+        ``radius // multi_hash_tables`` bit flips). It pays off on large
+        databases for radii smaller than ``multi_hash_tables``; ``n_bits``
+        must be a multiple of ``8 * multi_hash_tables``. ``None`` scans.
+    working_memory : float, default=None
+        Bound in MiB on the temporary data of a chunk of queries (queries are
+        processed in chunks); ``None`` uses scikit-learn's
+        ``working_memory`` setting (:func:`sklearn.get_config`). The results
+        themselves are not counted.
+
+    Attributes
+    ----------
+    codes_ : ndarray of shape (n_samples_fit_, n_bits_ // 8), dtype uint8
+        The fitted database codes (not copied when C-contiguous).
+    n_bits_ : int
+        Number of bits of a code.
+    n_samples_fit_ : int
+        Number of database codes.
+    n_features_in_ : int
+        Number of bytes of a packed code.
+    backend_ : str
+        The backend used for k-NN queries, ``"numpy"`` or ``"faiss"``.
+
+    See Also
+    --------
+    HashingSearcher : Search with raw features through a hasher.
+    sklearn.neighbors.NearestNeighbors : The same interface on real vectors.
+
+    Notes
+    -----
+    Distances are exact integer Hamming distances (``int32``), indices are
+    ``int64`` database positions. Ties are broken by database position on both
+    backends: for faiss, whose tie order is unspecified, the results are
+    re-sorted and the selection at the boundary distance relies on
+    ``IndexBinaryFlat`` scanning the database in position order for each
+    query (true of faiss's heap and counting selections); the test suite checks
+    that both backends return identical arrays on heavily tied data.
+
+    Asking for more neighbours than the database holds returns the whole
+    database, ranked (``min(n_neighbors, n_samples_fit_)`` columns, one less
+    when the queries are the fitted codes): the convention of
+    :func:`skhash.metrics.mean_average_precision` for a ``k`` beyond the
+    database; :class:`~sklearn.neighbors.NearestNeighbors` raises instead.
+
+    The numpy kernels use numba's threads (:func:`numba.set_num_threads`);
+    faiss uses its OpenMP threads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash import pack_codes
+    >>> from skhash.index import HammingIndex
+    >>> database = pack_codes([[1] * 8, [1] * 7 + [-1], [-1] * 8, [1] * 7 + [-1]])
+    >>> index = HammingIndex(n_neighbors=3).fit(database)
+    >>> distances, indices = index.kneighbors(pack_codes([[1] * 6 + [-1, -1]]))
+    >>> distances
+    array([[1, 1, 2]], dtype=int32)
+    >>> indices
+    array([[1, 3, 0]])
+    >>> distances, indices = index.radius_neighbors(pack_codes([[1] * 8]), radius=1)
+    >>> indices[0]
+    array([0, 1, 3])
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "radius": [Interval(Real, 0, None, closed="left")],
+        "backend": [StrOptions({"auto", "numpy", "faiss"})],
+        "multi_hash_tables": [Interval(Integral, 1, None, closed="left"), None],
+        "working_memory": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        n_neighbors=5,
+        *,
+        radius=2,
+        backend="auto",
+        multi_hash_tables=None,
+        working_memory=None,
+    ):
+        self.n_neighbors = n_neighbors
+        self.radius = radius
+        self.backend = backend
+        self.multi_hash_tables = multi_hash_tables
+        self.working_memory = working_memory
+
+    # -- fitting ----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, codes, y=None):
+        """Store the database codes.
+
+        Parameters
+        ----------
+        codes : ndarray of shape (n_samples, n_bits // 8), dtype uint8
+            Packed database codes (see :func:`skhash.pack_codes` and a hasher's
+            ``transform``).
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : HammingIndex
+            The fitted index.
+        """
+        codes = check_packed_codes(codes, name="codes")
+        if self.multi_hash_tables is not None and codes.shape[1] % self.multi_hash_tables:
+            raise ValueError(
+                f"multi_hash_tables={self.multi_hash_tables} must divide the number of "
+                f"bytes of a code ({codes.shape[1]}, i.e. {n_bits_of(codes)} bits)."
+            )
+        if self.backend == "faiss":
+            _import_faiss()
+        self._reset_caches()
+        self.codes_ = codes
+        self.n_bits_ = n_bits_of(codes)
+        self.n_samples_fit_ = codes.shape[0]
+        self.n_features_in_ = codes.shape[1]
+        self.backend_ = "faiss" if self.backend == "faiss" else "numpy"
+        return self
+
+    def _reset_caches(self):
+        self._words = None
+        self._blocks = None
+        self._faiss_flat = None
+        self._faiss_multi_hash = None
+
+    def __getstate__(self):
+        # faiss indexes cannot be pickled; caches are rebuilt on demand.
+        state = super().__getstate__()
+        for name in ("_words", "_blocks", "_faiss_flat", "_faiss_multi_hash"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._reset_caches()
+
+    # -- lazily built search structures --------------------------------------------
+    def _numpy_layout(self):
+        """(row-major words, blocks of 64 codes with words outermost) of the database."""
+        if getattr(self, "_words", None) is None:
+            words = as_words(self.codes_)
+            n_groups, n_words = words.shape[0] // _GROUP, words.shape[1]
+            full = words[: n_groups * _GROUP]
+            if n_words == 1:
+                blocks = full.reshape(n_groups, 1, _GROUP)  # a view
+            else:
+                blocks = np.ascontiguousarray(
+                    full.reshape(n_groups, _GROUP, n_words).transpose(0, 2, 1)
+                )
+            self._words, self._blocks = words, blocks
+        return self._words, self._blocks
+
+    def _faiss_index(self):
+        if getattr(self, "_faiss_flat", None) is None:
+            faiss = _import_faiss()
+            index = faiss.IndexBinaryFlat(self.n_bits_)
+            index.add(self.codes_)
+            self._faiss_flat = index
+        return self._faiss_flat
+
+    def _faiss_multi_hash_index(self):
+        if getattr(self, "_faiss_multi_hash", None) is None:
+            faiss = _import_faiss()
+            n_tables = self.multi_hash_tables
+            index = faiss.IndexBinaryMultiHash(self.n_bits_, n_tables, self.n_bits_ // n_tables)
+            index.add(self.codes_)
+            self._faiss_multi_hash = index
+        return self._faiss_multi_hash
+
+    # -- queries ----------------------------------------------------------------------
+    def _check_queries(self, query_codes):
+        """Validated query codes and per-query positions to exclude (leave-one-out)."""
+        check_is_fitted(self)
+        if query_codes is None:
+            return self.codes_, np.arange(self.n_samples_fit_, dtype=np.int64)
+        query_codes = check_packed_codes(query_codes, name="query_codes")
+        if query_codes.shape[1] != self.codes_.shape[1]:
+            raise ValueError(
+                f"query_codes have {n_bits_of(query_codes)} bits per code but the index "
+                f"was fitted on codes of {self.n_bits_} bits."
+            )
+        return query_codes, np.full(query_codes.shape[0], _NO_SELF, dtype=np.int64)
+
+    def kneighbors(self, query_codes=None, n_neighbors=None, return_distance=True):
+        """Find the nearest codes of each query.
+
+        Parameters
+        ----------
+        query_codes : ndarray of shape (n_queries, n_bits // 8), dtype uint8, default=None
+            Packed query codes. ``None`` queries with the fitted codes, each
+            excluded from its own neighbours (as in scikit-learn).
+        n_neighbors : int, default=None
+            Number of neighbours; ``None`` uses the ``n_neighbors`` parameter.
+            More than the database holds returns the whole database, ranked.
+        return_distance : bool, default=True
+            Whether to return the distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_results), dtype int32
+            Hamming distances, increasing along each row. Only returned if
+            ``return_distance=True``.
+        indices : ndarray of shape (n_queries, n_results), dtype int64
+            Database positions of the neighbours, in the order (distance,
+            position). ``n_results = min(n_neighbors, n_available)`` with
+            ``n_available`` the database size (minus one for ``query_codes=None``).
+        """
+        if n_neighbors is None:
+            n_neighbors = self.n_neighbors
+        n_neighbors = _check_int(n_neighbors, "n_neighbors", 1)
+        query_codes, self_index = self._check_queries(query_codes)
+        n_available = self.n_samples_fit_ - int(self_index[0] >= 0)
+        k = min(n_neighbors, n_available)
+        n_q = query_codes.shape[0]
+        distances = np.empty((n_q, k), dtype=np.int32)
+        indices = np.empty((n_q, k), dtype=np.int64)
+        if k > 0:
+            if self.backend_ == "faiss":
+                self._kneighbors_faiss(query_codes, self_index, k, distances, indices)
+            else:
+                self._kneighbors_numpy(query_codes, self_index, k, distances, indices)
+        return (distances, indices) if return_distance else indices
+
+    def _kneighbors_numpy(self, query_codes, self_index, k, distances, indices):
+        words, blocks = self._numpy_layout()
+        n_words = words.shape[1]
+        chunk_groups = max(1, 32 // n_words)  # 16 KiB of database codes per chunk
+        n_db = self.n_samples_fit_
+        cap = min(2 * k + (chunk_groups + 1) * _GROUP, n_db + _GROUP)
+        n_q = query_codes.shape[0]
+        step = _chunk_rows(12 * cap, n_q, self.working_memory)
+        query_words = as_words(query_codes)
+        for s in range(0, n_q, step):
+            e = min(s + step, n_q)
+            _knn_kernel(
+                query_words[s:e],
+                words,
+                blocks,
+                self_index[s:e],
+                k,
+                _query_blocks(e - s),
+                chunk_groups,
+                cap,
+                distances[s:e],
+                indices[s:e],
+            )
+
+    def _kneighbors_faiss(self, query_codes, self_index, k, distances, indices):
+        index = self._faiss_index()
+        leave_one_out = self_index[0] >= 0
+        k_search = min(k + int(leave_one_out), self.n_samples_fit_)
+        # faiss's counting selection keeps (n_bits + 1) * k ids per query; its
+        # heap keeps k: use the counting one where it fits in working memory.
+        counting_bytes = 8 * (self.n_bits_ + 1) * k_search
+        heap_bytes = 12 * k_search
+        budget = (self.working_memory or get_config()["working_memory"]) * 2**20
+        index.use_heap = counting_bytes * min(64, query_codes.shape[0]) > budget
+        row_bytes = 12 * k_search + (heap_bytes if index.use_heap else counting_bytes)
+        n_q = query_codes.shape[0]
+        step = _chunk_rows(row_bytes, n_q, self.working_memory)
+        for s in range(0, n_q, step):
+            e = min(s + step, n_q)
+            D, I = index.search(query_codes[s:e], k_search)
+            if leave_one_out:
+                # drop each query's own position, else its last result
+                drop = I == self_index[s:e, None]
+                drop[~drop.any(axis=1), -1] = True
+                D = D[~drop].reshape(e - s, k)
+                I = I[~drop].reshape(e - s, k)
+            # faiss ranks ties in an unspecified order: sort by (distance, position)
+            order = np.lexsort((I, D), axis=1)
+            distances[s:e] = np.take_along_axis(D, order, axis=1)
+            indices[s:e] = np.take_along_axis(I, order, axis=1)
+
+    def radius_neighbors(
+        self, query_codes=None, radius=None, return_distance=True, sort_results=True
+    ):
+        """Find the codes within a Hamming radius of each query.
+
+        Parameters
+        ----------
+        query_codes : ndarray of shape (n_queries, n_bits // 8), dtype uint8, default=None
+            Packed query codes. ``None`` queries with the fitted codes, each
+            excluded from its own neighbours.
+        radius : float, default=None
+            Codes at Hamming distance ``<= radius`` are returned; ``None`` uses
+            the ``radius`` parameter.
+        return_distance : bool, default=True
+            Whether to return the distances.
+        sort_results : bool, default=True
+            Order each query's results by (distance, position); ``False``
+            keeps database position order.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries,), dtype object
+            Per query, an ``int32`` array of distances. Only returned if
+            ``return_distance=True``.
+        indices : ndarray of shape (n_queries,), dtype object
+            Per query, an ``int64`` array of database positions.
+        """
+        if radius is None:
+            radius = self.radius
+        radius = _check_radius(radius)
+        query_codes, self_index = self._check_queries(query_codes)
+        radius = int(min(np.floor(radius), self.n_bits_))
+        use_multi_hash = (
+            self.multi_hash_tables is not None and self.backend != "numpy" and _faiss_available()
+        )
+        if use_multi_hash or self.backend_ == "faiss":
+            search = self._radius_faiss_chunk
+        else:
+            search = self._radius_numpy_chunk
+        # Working data per query: distance counts (numpy) or faiss's result buffers.
+        n_q = query_codes.shape[0]
+        step = _chunk_rows(16 * (radius + 1) + 1024, n_q, self.working_memory)
+        dists, inds, lengths = [], [], []
+        for s in range(0, n_q, step):
+            e = min(s + step, n_q)
+            dist, ind, length = search(
+                query_codes[s:e], self_index[s:e], radius, sort_results, use_multi_hash
+            )
+            dists.append(dist)
+            inds.append(ind)
+            lengths.append(length)
+        starts = np.concatenate([[0], np.cumsum(np.concatenate(lengths))])
+        indices = _object_rows(np.concatenate(inds), starts)
+        if not return_distance:
+            return indices
+        return _object_rows(np.concatenate(dists), starts), indices
+
+    def _radius_numpy_chunk(self, query_codes, self_index, radius, sort_results, _):
+        words, blocks = self._numpy_layout()
+        chunk_groups = max(1, 32 // words.shape[1])
+        query_words = as_words(query_codes)
+        n_q = query_codes.shape[0]
+        block_q = _query_blocks(n_q)
+        counts = np.zeros((n_q, radius + 1), dtype=np.int64)
+        nothing_d, nothing_i = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        _radius_kernel(
+            query_words, words, blocks, self_index, radius, block_q, chunk_groups,
+            False, counts, nothing_d, nothing_i,
+        )  # fmt: skip
+        if not sort_results:  # one column: positions in scan (= database) order
+            counts = counts.sum(axis=1, keepdims=True)
+        ends = np.cumsum(counts.ravel())
+        next_pos = (ends - counts.ravel()).reshape(counts.shape)
+        dist = np.empty(ends[-1], dtype=np.int32)
+        ind = np.empty(ends[-1], dtype=np.int64)
+        _radius_kernel(
+            query_words, words, blocks, self_index, radius, block_q, chunk_groups,
+            True, next_pos, dist, ind,
+        )  # fmt: skip
+        return dist, ind, counts.sum(axis=1)
+
+    def _radius_faiss_chunk(self, query_codes, self_index, radius, sort_results, multi_hash):
+        if multi_hash:
+            index = self._faiss_multi_hash_index()
+            index.nflip = radius // self.multi_hash_tables
+        else:
+            index = self._faiss_index()
+        n_q = query_codes.shape[0]
+        lims, D, I = index.range_search(query_codes, radius + 1)  # distances < radius + 1
+        row = np.repeat(np.arange(n_q), np.diff(lims.astype(np.int64)))
+        keep = I != self_index[row]
+        row, D, I = row[keep], D[keep], I[keep]
+        order = np.lexsort((I, D, row) if sort_results else (I, row))
+        dist = D[order].astype(np.int32, copy=False)
+        ind = I[order].astype(np.int64, copy=False)
+        return dist, ind, np.bincount(row, minlength=n_q)
+
+
+class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
+    """Search with raw features: a hasher followed by a :class:`HammingIndex`.
+
+    ``fit(X)`` fits a clone of ``hasher`` on ``X`` and indexes the codes of
+    ``X``; queries are features, hashed by the fitted hasher. To index with a
+    hasher fitted beforehand (on other data, or with side information), wrap
+    it in :class:`sklearn.frozen.FrozenEstimator`: it is then used as is.
+
+    Parameters
+    ----------
+    hasher : estimator
+        A hasher (or a pipeline ending in one) whose ``transform`` returns
+        packed codes.
+    n_neighbors : int, default=5
+        Default number of neighbours of :meth:`kneighbors`.
+    radius : float, default=2
+        Default Hamming radius of :meth:`radius_neighbors`.
+    backend : {"auto", "numpy", "faiss"}, default="auto"
+        Backend of the index, see :class:`HammingIndex`.
+    multi_hash_tables : int, default=None
+        See :class:`HammingIndex`.
+    working_memory : float, default=None
+        See :class:`HammingIndex`.
+
+    Attributes
+    ----------
+    hasher_ : estimator
+        The fitted hasher.
+    index_ : HammingIndex
+        The index of the codes of the fitted features.
+    n_features_in_ : int
+        Number of features seen during fit (if the hasher defines it).
+
+    See Also
+    --------
+    HammingIndex : The index on packed codes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from skhash import LSHHasher
+    >>> from skhash.index import HashingSearcher
+    >>> rng = np.random.default_rng(0)
+    >>> X_train, X_database = rng.normal(size=(200, 16)), rng.normal(size=(50, 16))
+    >>> hasher = LSHHasher(n_bits=16, random_state=0).fit(X_train)
+    >>> searcher = HashingSearcher(FrozenEstimator(hasher), n_neighbors=3).fit(X_database)
+    >>> distances, indices = searcher.kneighbors(X_database[:2])
+    >>> indices[:, 0]  # each database item is its own nearest code
+    array([0, 1])
+    """
+
+    _parameter_constraints: dict = {
+        "hasher": [HasMethods(["fit", "transform"])],
+        **HammingIndex._parameter_constraints,
+    }
+
+    def __init__(
+        self,
+        hasher,
+        *,
+        n_neighbors=5,
+        radius=2,
+        backend="auto",
+        multi_hash_tables=None,
+        working_memory=None,
+    ):
+        self.hasher = hasher
+        self.n_neighbors = n_neighbors
+        self.radius = radius
+        self.backend = backend
+        self.multi_hash_tables = multi_hash_tables
+        self.working_memory = working_memory
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **fit_params):
+        """Fit the hasher on ``X`` (unless frozen) and index the codes of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Database features.
+        y : array-like, default=None
+            Passed to the hasher's ``fit``.
+        **fit_params : dict
+            Passed to the hasher's ``fit`` (e.g. ``tags``).
+
+        Returns
+        -------
+        self : HashingSearcher
+            The fitted searcher.
+        """
+        self.hasher_ = clone(self.hasher).fit(X, y, **fit_params)
+        self.index_ = HammingIndex(
+            self.n_neighbors,
+            radius=self.radius,
+            backend=self.backend,
+            multi_hash_tables=self.multi_hash_tables,
+            working_memory=self.working_memory,
+        ).fit(self.hasher_.transform(X))
+        if hasattr(self.hasher_, "n_features_in_"):
+            self.n_features_in_ = self.hasher_.n_features_in_
+        return self
+
+    def _codes(self, X):
+        check_is_fitted(self)
+        return None if X is None else self.hasher_.transform(X)
+
+    def transform(self, X):
+        """Hash ``X`` with the fitted hasher.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_bits // 8), dtype uint8
+            Packed codes.
+        """
+        return self._codes(X)
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Nearest database items of the hashed queries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            Query features; ``None`` queries with the fitted items, each
+            excluded from its own neighbours.
+        n_neighbors : int, default=None
+            Number of neighbours; ``None`` uses the ``n_neighbors`` parameter.
+        return_distance : bool, default=True
+            Whether to return the Hamming distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_results), dtype int32
+            Only returned if ``return_distance=True``.
+        indices : ndarray of shape (n_queries, n_results), dtype int64
+            See :meth:`HammingIndex.kneighbors`.
+        """
+        codes = self._codes(X)
+        return self.index_.kneighbors(codes, n_neighbors, return_distance)
+
+    def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=True):
+        """Database items within a Hamming radius of the hashed queries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            Query features; ``None`` queries with the fitted items, each
+            excluded from its own neighbours.
+        radius : float, default=None
+            Hamming radius; ``None`` uses the ``radius`` parameter.
+        return_distance : bool, default=True
+            Whether to return the Hamming distances.
+        sort_results : bool, default=True
+            Order by (distance, position) rather than by position.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries,), dtype object
+            Only returned if ``return_distance=True``.
+        indices : ndarray of shape (n_queries,), dtype object
+            See :meth:`HammingIndex.radius_neighbors`.
+        """
+        codes = self._codes(X)
+        return self.index_.radius_neighbors(codes, radius, return_distance, sort_results)
