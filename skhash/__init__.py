@@ -2,17 +2,12 @@
 
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
-from .estimators import (
-    BaseHasher,
-    DSTDHHasher,
-    ITQHasher,
-    LSHHasher,
-    PCAHasher,
-    WebSet,
-    WSIHHasher,
-)
+from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
 
 __version__ = "0.1.0"
+
+# The deep hashers import torch: load them on first access.
+_LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
 
 __all__ = [
     "BaseHasher",
@@ -28,3 +23,15 @@ __all__ = [
     "pack_codes",
     "unpack_codes",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

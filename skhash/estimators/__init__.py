@@ -1,11 +1,17 @@
-"""Hashers: scikit-learn transformers from features to packed binary codes."""
+"""Hashers: scikit-learn transformers from features to packed binary codes.
+
+The deep hashers import torch; they are loaded on first access so that the
+baselines, the codes and the metrics do not pay for it.
+"""
+
+import importlib
 
 from ._base import BaseHasher
-from .dstdh import DSTDHHasher
 from .itq import ITQHasher
 from .lsh import LSHHasher
 from .pca import PCAHasher
-from .wsih import WebSet, WSIHHasher
+
+_LAZY = {"DSTDHHasher": ".dstdh", "WSIHHasher": ".wsih", "WebSet": ".wsih"}
 
 __all__ = [
     "BaseHasher",
@@ -16,3 +22,13 @@ __all__ = [
     "WSIHHasher",
     "WebSet",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

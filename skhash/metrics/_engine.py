@@ -16,6 +16,8 @@ Memory is ``O(n_queries * n_bits)`` for the outputs plus one buffer of
 built.
 """
 
+from contextlib import contextmanager
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +25,7 @@ import scipy.sparse as sp
 from ..codes import as_words, check_packed_codes, n_bits_of, popcount64
 
 _NO_SELF = -1
+_PAIRS_PER_THREAD = 2_000_000
 _MAX_BITS = 32_760  # keys 2 * distance + relevant are stored as uint16
 
 
@@ -153,6 +156,23 @@ class RetrievalProblem:
         )
         self.self_index = self_index
         self.matlab = distance == "matlab"
+
+    @contextmanager
+    def threads(self):
+        """Run the kernels on fewer threads for small problems.
+
+        Waking threads costs more than a small problem's work, so a thread is
+        used per ``_PAIRS_PER_THREAD`` (query, item) pairs, up to numba's
+        thread count. ``numba.set_num_threads`` applies to the calling thread
+        only, and the previous count is restored.
+        """
+        previous = numba.get_num_threads()
+        pairs = self.n_queries * self.database_words.shape[0]
+        numba.set_num_threads(int(min(previous, max(1, pairs // _PAIRS_PER_THREAD))))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
 
 
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
@@ -340,16 +360,17 @@ def distance_histograms(problem):
     n_items, n_relevant : ndarray of shape (n_queries, n_bits + 1), int64
     """
     counts = np.empty((problem.n_queries, 2 * (problem.n_bits + 1)), dtype=np.int64)
-    _histogram_kernel(
-        problem.query_words,
-        problem.database_words,
-        problem.query_labels,
-        problem.database_labels,
-        problem.single_label,
-        problem.self_index,
-        problem.matlab,
-        counts,
-    )
+    with problem.threads():
+        _histogram_kernel(
+            problem.query_words,
+            problem.database_words,
+            problem.query_labels,
+            problem.database_labels,
+            problem.single_label,
+            problem.self_index,
+            problem.matlab,
+            counts,
+        )
     relevant = counts[:, 1::2]
     return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant)
 
@@ -382,22 +403,23 @@ def stable_rankings(problem, k_ap, ks=()):
     hits_ap = np.zeros(n_q, dtype=np.int64)
     hits = np.zeros((n_q, ks.size), dtype=np.int64)
     inverse = 1.0 / np.arange(1, problem.database_words.shape[0] + 1)
-    _stable_kernel(
-        problem.query_words,
-        problem.database_words,
-        problem.query_labels,
-        problem.database_labels,
-        problem.single_label,
-        problem.self_index,
-        problem.matlab,
-        int(k_ap),
-        ks,
-        inverse,
-        counts,
-        ap_sum,
-        hits_ap,
-        hits,
-    )
+    with problem.threads():
+        _stable_kernel(
+            problem.query_words,
+            problem.database_words,
+            problem.query_labels,
+            problem.database_labels,
+            problem.single_label,
+            problem.self_index,
+            problem.matlab,
+            int(k_ap),
+            ks,
+            inverse,
+            counts,
+            ap_sum,
+            hits_ap,
+            hits,
+        )
     relevant = counts[:, 1::2]
     return counts[:, 0::2] + relevant, np.ascontiguousarray(relevant), ap_sum, hits_ap, hits
 
