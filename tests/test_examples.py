@@ -33,10 +33,8 @@ def test_examples_are_found():
     assert {
         "plot_dstdh_gridsearch_mirflickr.py",
         "plot_literature_protocols.py",
-        "plot_wsih_stage1_reuse.py",
         "plot_wsih_web_set_from_tags.py",
     } <= names
-    assert SLOW <= names
 
 
 @pytest.mark.parametrize(
