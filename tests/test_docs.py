@@ -1,5 +1,6 @@
 """The documentation builds offline without warnings and covers the public API and examples."""
 
+import doctest
 import importlib
 import os
 import re
@@ -72,6 +73,22 @@ def test_every_example_is_in_the_docs():
         )
     examples = {path.name for path in (ROOT / "examples").glob("*.py")}
     assert examples <= included, f"examples missing from docs/examples: {examples - included}"
+
+
+@pytest.mark.parametrize(
+    "page",
+    sorted(p for p in (DOCS / "user_guide").glob("*.rst") if ">>>" in p.read_text()),
+    ids=lambda p: p.stem,
+)
+def test_user_guide_doctests(page):
+    result = doctest.testfile(
+        str(page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        verbose=False,
+    )
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 @pytest.mark.slow
