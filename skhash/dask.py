@@ -88,7 +88,7 @@ def _shared(obj):
         client = default_client()
     except (ImportError, ValueError):
         return dask.delayed(obj, pure=True)
-    return client.scatter([obj], broadcast=True, hash=False)[0]
+    return client.scatter([obj], broadcast=True)[0]
 
 
 def _n_code_bytes(hasher, X):

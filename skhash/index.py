@@ -38,6 +38,7 @@ __all__ = ["HammingIndex", "HashingSearcher"]
 
 _GROUP = 64  # codes per bit mask: one uint64 of "closer than the threshold" flags
 _NO_SELF = -1
+_RADIUS_BUFFER = 256  # results per query kept by the first pass of a radius search
 _FAISS_MISSING = (
     "the 'faiss' backend needs faiss; install it with `pip install skhash[search]` "
     "(or `pip install faiss-cpu`)."
@@ -131,32 +132,56 @@ def _keep_first_k(cand_d, cand_j, c, k, hist):
     return w, t
 
 
+@numba.njit(cache=True, inline="always")
+def _mask_of(qw, i, blocks, dw, g, t, acc):
+    """:func:`_group_mask`, also for the last, incomplete group (``g == blocks.shape[0]``)."""
+    if g < blocks.shape[0]:
+        return _group_mask(qw, i, blocks, g, t, acc)
+    mask = np.uint64(0)
+    base = g * _GROUP
+    for j in range(dw.shape[0] - base):
+        if _row_distance(qw, i, dw, base + j) < t:
+            mask |= np.uint64(1) << np.uint64(j)
+    return mask
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _knn_kernel(qw, dw, blocks, self_index, k, block_q, chunk_groups, cap, out_d, out_i):
+def _knn_kernel(
+    qw, dw, blocks, self_index, k, block_q, n_parts, chunk_groups, cap, out_d, out_i, out_n
+):
+    """First ``k`` codes by (distance, position) of each query in each part of the database.
+
+    Work items are (block of queries, part of the database); part ``p``
+    writes its ``out_n[p, i] <= k`` results for query ``i`` to
+    ``out_d[p, i]`` and ``out_i[p, i]``, sorted.
+    """
     n_q = qw.shape[0]
-    n_db = dw.shape[0]
-    n_groups = blocks.shape[0]
+    n_all_groups = (dw.shape[0] + _GROUP - 1) // _GROUP
     n_dist = 64 * qw.shape[1] + 1
     chunk = chunk_groups * _GROUP
     n_blocks = (n_q + block_q - 1) // block_q
-    for b in numba.prange(n_blocks):
+    for item in numba.prange(n_blocks * n_parts):
+        b = item // n_parts
+        part = item % n_parts
         q0 = b * block_q
         m = min(block_q, n_q - q0)
+        first_group = part * n_all_groups // n_parts
+        end_group = (part + 1) * n_all_groups // n_parts
         cand_d = np.empty((m, cap), dtype=np.int32)
         cand_j = np.empty((m, cap), dtype=np.int64)
         count = np.zeros(m, dtype=np.int64)
         thr = np.full(m, n_dist, dtype=np.int64)
         hist = np.empty(n_dist, dtype=np.int64)
         acc = np.empty(_GROUP, dtype=np.int64)
-        for g0 in range(0, n_groups, chunk_groups):
-            g1 = min(g0 + chunk_groups, n_groups)
+        for g0 in range(first_group, end_group, chunk_groups):
+            g1 = min(g0 + chunk_groups, end_group)
             for r in range(m):
                 i = q0 + r
                 t = thr[r]
                 c = count[r]
                 me = self_index[i]
                 for g in range(g0, g1):
-                    mask = _group_mask(qw, i, blocks, g, t, acc)
+                    mask = _mask_of(qw, i, blocks, dw, g, t, acc)
                     if mask:
                         base = g * _GROUP
                         if base <= me < base + _GROUP:
@@ -167,24 +192,15 @@ def _knn_kernel(qw, dw, blocks, self_index, k, block_q, chunk_groups, cap, out_d
                             cand_d[r, c] = _row_distance(qw, i, dw, j)
                             cand_j[r, c] = j
                             c += 1
-                if c > cap - chunk - _GROUP:
+                if c > cap - chunk:
                     c, t = _keep_first_k(cand_d[r], cand_j[r], c, k, hist)
                     thr[r] = t
                 count[r] = c
         for r in range(m):
             i = q0 + r
-            t = thr[r]
-            c = count[r]
-            me = self_index[i]
-            for j in range(n_groups * _GROUP, n_db):  # the last, incomplete group
-                if j != me:
-                    d = _row_distance(qw, i, dw, j)
-                    if d < t:
-                        cand_d[r, c] = d
-                        cand_j[r, c] = j
-                        c += 1
-            c, t = _keep_first_k(cand_d[r], cand_j[r], c, k, hist)
-            # counting sort of the k kept candidates by distance, stable in position
+            c, t = _keep_first_k(cand_d[r], cand_j[r], count[r], k, hist)
+            out_n[part, i] = c
+            # counting sort of the kept candidates by distance, stable in position
             hist[:] = 0
             for p in range(c):
                 hist[cand_d[r, p]] += 1
@@ -197,46 +213,57 @@ def _knn_kernel(qw, dw, blocks, self_index, k, block_q, chunk_groups, cap, out_d
                 d = cand_d[r, p]
                 pos = hist[d]
                 hist[d] = pos + 1
-                out_d[i, pos] = d
-                out_i[i, pos] = cand_j[r, p]
+                out_d[part, i, pos] = d
+                out_i[part, i, pos] = cand_j[r, p]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _radius_kernel(
-    qw, dw, blocks, self_index, radius, block_q, chunk_groups, fill, next_pos, out_d, out_i
+    qw,
+    dw,
+    blocks,
+    self_index,
+    radius,
+    block_q,
+    chunk_groups,
+    fill,
+    next_pos,
+    out_d,
+    out_i,
+    buf_d,
+    buf_j,
+    n_hits,
 ):
-    """Count (``fill=False``: ``next_pos[i, d] += 1``) or write the codes within ``radius``.
+    """Count, or write, the codes within ``radius`` of each query.
 
-    With ``fill=True``, code ``j`` at distance ``d`` from query ``i`` goes to
-    position ``next_pos[i, min(d, next_pos.shape[1] - 1)]``, which is then
-    incremented: one column per distance sorts by distance, one column keeps
-    database order.
+    ``fill=False``: ``next_pos[i, d]`` counts the codes at distance ``d`` and
+    the first ``buf_d.shape[1]`` of them (in position order) are kept in
+    ``buf_d[i]``, ``buf_j[i]``; ``n_hits[i]`` counts them all.
+    ``fill=True``: code ``j`` at distance ``d`` goes to position
+    ``next_pos[i, min(d, next_pos.shape[1] - 1)]``, which is then incremented:
+    one column per distance sorts by distance, one column keeps position order.
     """
     n_q = qw.shape[0]
-    n_db = dw.shape[0]
-    n_groups = blocks.shape[0]
+    n_all_groups = (dw.shape[0] + _GROUP - 1) // _GROUP
     t = radius + 1
     last = next_pos.shape[1] - 1
+    kept = buf_d.shape[1]
     n_blocks = (n_q + block_q - 1) // block_q
     for b in numba.prange(n_blocks):
         q0 = b * block_q
         m = min(block_q, n_q - q0)
         acc = np.empty(_GROUP, dtype=np.int64)
-        for g0 in range(0, n_groups + 1, chunk_groups):
-            g1 = min(g0 + chunk_groups, n_groups + 1)
+        for g0 in range(0, n_all_groups, chunk_groups):
+            g1 = min(g0 + chunk_groups, n_all_groups)
             for r in range(m):
                 i = q0 + r
                 me = self_index[i]
                 for g in range(g0, g1):
+                    mask = _mask_of(qw, i, blocks, dw, g, t, acc)
+                    if not mask:
+                        continue
                     base = g * _GROUP
-                    if g < n_groups:
-                        mask = _group_mask(qw, i, blocks, g, t, acc)
-                    else:  # the last, incomplete group
-                        mask = np.uint64(0)
-                        for j in range(n_db - base):
-                            if _row_distance(qw, i, dw, base + j) < t:
-                                mask |= np.uint64(1) << np.uint64(j)
-                    if mask and base <= me < base + _GROUP:
+                    if base <= me < base + _GROUP:
                         mask &= ~(np.uint64(1) << np.uint64(me - base))
                     while mask:
                         j = base + _trailing_zeros(mask)
@@ -247,7 +274,29 @@ def _radius_kernel(
                             pos = next_pos[i, col]
                             out_d[pos] = d
                             out_i[pos] = j
+                        else:
+                            n = n_hits[i]
+                            if n < kept:
+                                buf_d[i, n] = d
+                                buf_j[i, n] = j
+                            n_hits[i] = n + 1
                         next_pos[i, col] += 1
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, out_d, out_i):
+    """Write the buffered results of the queries that did not overflow their buffer."""
+    last = next_pos.shape[1] - 1
+    for i in numba.prange(buf_d.shape[0]):
+        if n_hits[i] > buf_d.shape[1]:
+            continue
+        for p in range(n_hits[i]):
+            d = buf_d[i, p]
+            col = min(d, last)
+            pos = next_pos[i, col]
+            next_pos[i, col] = pos + 1
+            out_d[pos] = d
+            out_i[pos] = buf_j[i, p]
 
 
 # --------------------------------------------------------------------------
@@ -276,6 +325,17 @@ def _query_blocks(n_queries):
     n_threads = numba.get_num_threads()
     n_blocks = n_threads * -(-n_queries // (n_threads * 64))
     return max(1, -(-n_queries // n_blocks))
+
+
+def _database_parts(n_queries, n_database):
+    """Parts of the database searched in parallel: enough work items for all threads."""
+    n_threads = numba.get_num_threads()
+    block_q = _query_blocks(n_queries)
+    n_blocks = -(-n_queries // block_q)
+    if n_blocks >= n_threads:
+        return 1
+    # at least 64 groups of 64 codes a part
+    return max(1, min(-(-n_threads // n_blocks), n_database // (64 * _GROUP)))
 
 
 def _chunk_rows(row_bytes, n_rows, working_memory):
@@ -558,15 +618,21 @@ class HammingIndex(BaseEstimator):
 
     def _kneighbors_numpy(self, query_codes, self_index, k, distances, indices):
         words, blocks = self._numpy_layout()
-        n_words = words.shape[1]
-        chunk_groups = max(1, 32 // n_words)  # 16 KiB of database codes per chunk
+        chunk_groups = max(1, 32 // words.shape[1])  # 16 KiB of database codes per chunk
         n_db = self.n_samples_fit_
-        cap = min(2 * k + (chunk_groups + 1) * _GROUP, n_db + _GROUP)
+        cap = min(2 * k + chunk_groups * _GROUP, n_db + _GROUP)
         n_q = query_codes.shape[0]
-        step = _chunk_rows(12 * cap, n_q, self.working_memory)
+        n_parts = _database_parts(n_q, n_db)
+        step = _chunk_rows(12 * n_parts * (cap + k), n_q, self.working_memory)
         query_words = as_words(query_codes)
         for s in range(0, n_q, step):
             e = min(s + step, n_q)
+            if n_parts == 1:  # the kernel writes the results in place
+                out_d, out_i = distances[None, s:e], indices[None, s:e]
+            else:
+                out_d = np.empty((n_parts, e - s, k), dtype=np.int32)
+                out_i = np.empty((n_parts, e - s, k), dtype=np.int64)
+            out_n = np.empty((n_parts, e - s), dtype=np.int64)
             _knn_kernel(
                 query_words[s:e],
                 words,
@@ -574,11 +640,23 @@ class HammingIndex(BaseEstimator):
                 self_index[s:e],
                 k,
                 _query_blocks(e - s),
+                n_parts,
                 chunk_groups,
                 cap,
-                distances[s:e],
-                indices[s:e],
+                out_d,
+                out_i,
+                out_n,
             )
+            if n_parts > 1:
+                # Parts are in position order: a stable sort by distance of their
+                # concatenated results keeps (distance, position) order.
+                missing = np.arange(k) >= out_n[:, :, None]
+                out_d[missing] = np.iinfo(np.int32).max
+                out_d = out_d.transpose(1, 0, 2).reshape(e - s, n_parts * k)
+                out_i = out_i.transpose(1, 0, 2).reshape(e - s, n_parts * k)
+                order = np.argsort(out_d, axis=1, kind="stable")[:, :k]
+                distances[s:e] = np.take_along_axis(out_d, order, axis=1)
+                indices[s:e] = np.take_along_axis(out_i, order, axis=1)
 
     def _kneighbors_faiss(self, query_codes, self_index, k, distances, indices):
         index = self._faiss_index()
@@ -648,7 +726,7 @@ class HammingIndex(BaseEstimator):
             search = self._radius_numpy_chunk
         # Working data per query: distance counts (numpy) or faiss's result buffers.
         n_q = query_codes.shape[0]
-        step = _chunk_rows(16 * (radius + 1) + 1024, n_q, self.working_memory)
+        step = _chunk_rows(16 * (radius + 1) + 12 * _RADIUS_BUFFER + 1024, n_q, self.working_memory)
         dists, inds, lengths = [], [], []
         for s in range(0, n_q, step):
             e = min(s + step, n_q)
@@ -670,23 +748,33 @@ class HammingIndex(BaseEstimator):
         query_words = as_words(query_codes)
         n_q = query_codes.shape[0]
         block_q = _query_blocks(n_q)
+        # One pass counts the results and keeps the first _RADIUS_BUFFER of
+        # each query; a second pass, for the queries with more, writes them.
         counts = np.zeros((n_q, radius + 1), dtype=np.int64)
-        nothing_d, nothing_i = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        buf_d = np.empty((n_q, _RADIUS_BUFFER), dtype=np.int32)
+        buf_j = np.empty((n_q, _RADIUS_BUFFER), dtype=np.int64)
+        n_hits = np.zeros(n_q, dtype=np.int64)
+        no_d, no_i = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
         _radius_kernel(
             query_words, words, blocks, self_index, radius, block_q, chunk_groups,
-            False, counts, nothing_d, nothing_i,
+            False, counts, no_d, no_i, buf_d, buf_j, n_hits,
         )  # fmt: skip
         if not sort_results:  # one column: positions in scan (= database) order
-            counts = counts.sum(axis=1, keepdims=True)
+            counts = n_hits[:, None]
         ends = np.cumsum(counts.ravel())
         next_pos = (ends - counts.ravel()).reshape(counts.shape)
-        dist = np.empty(ends[-1], dtype=np.int32)
-        ind = np.empty(ends[-1], dtype=np.int64)
-        _radius_kernel(
-            query_words, words, blocks, self_index, radius, block_q, chunk_groups,
-            True, next_pos, dist, ind,
-        )  # fmt: skip
-        return dist, ind, counts.sum(axis=1)
+        dist = np.empty(ends[-1] if ends.size else 0, dtype=np.int32)
+        ind = np.empty(dist.size, dtype=np.int64)
+        overflow = np.flatnonzero(n_hits > _RADIUS_BUFFER)
+        if overflow.size:
+            no_buf_d, no_buf_j = buf_d[:, :0], buf_j[:, :0]
+            _radius_kernel(
+                query_words[overflow], words, blocks, self_index[overflow], radius,
+                _query_blocks(overflow.size), chunk_groups, True, next_pos[overflow].copy(),
+                dist, ind, no_buf_d[overflow], no_buf_j[overflow], n_hits[overflow],
+            )  # fmt: skip
+        _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, dist, ind)
+        return dist, ind, n_hits
 
     def _radius_faiss_chunk(self, query_codes, self_index, radius, sort_results, multi_hash):
         if multi_hash:

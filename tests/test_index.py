@@ -3,6 +3,7 @@
 import sys
 
 import joblib
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
@@ -10,6 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 
+import skhash.index
 from skhash import LSHHasher, hamming_distances
 from skhash.index import HammingIndex, HashingSearcher
 
@@ -125,6 +127,40 @@ def test_queries_default_to_fitted_codes_leave_one_out(backend, n_bytes, n_datab
         assert_radius_equal(got, brute_radius(database, database, radius, leave_one_out=True))
 
 
+@pytest.mark.parametrize("n_bytes, levels", [(8, 256), (8, 2), (16, 4)])
+def test_few_queries_search_parts_of_the_database_in_parallel(n_bytes, levels, monkeypatch):
+    """With fewer query blocks than threads, database parts are searched in parallel."""
+    rng = np.random.default_rng(n_bytes + levels)
+    database = random_codes(rng, 3 * 64 * 64 + 5, n_bytes, levels)
+    queries = random_codes(rng, 5, n_bytes, levels)
+    index = HammingIndex().fit(database)
+    for n_parts in (1, 2, 3, 7):
+        monkeypatch.setattr(skhash.index, "_database_parts", lambda *_, n=n_parts: n)
+        for k in (1, 40, 5000, database.shape[0]):
+            distances, indices = index.kneighbors(queries, k)
+            expected = brute_kneighbors(queries, database, k)
+            assert_array_equal(indices, expected[1])
+            assert_array_equal(distances, expected[0])
+    assert skhash.index._database_parts(1, 10**6) == 7
+    monkeypatch.undo()
+    assert skhash.index._database_parts(10**4, 10**6) == 1
+    assert skhash.index._database_parts(1, 10**6) == numba.get_num_threads()
+    assert skhash.index._database_parts(1, 100) == 1
+
+
+def test_radius_results_beyond_the_first_pass_buffer(backend):
+    """Some queries have more results than the first pass keeps, some fewer."""
+    rng = np.random.default_rng(8)
+    database = np.concatenate([np.zeros((600, 2), np.uint8), random_codes(rng, 900, 2, 256)])
+    queries = np.concatenate([database[:3], random_codes(rng, 5, 2, 256), database[-3:]])
+    index = HammingIndex(backend=backend).fit(database)
+    for radius in (0, 2, 5):
+        for sort in (True, False):
+            got = index.radius_neighbors(queries, radius, sort_results=sort)
+            assert_radius_equal(got, brute_radius(queries, database, radius, sort=sort))
+            assert max(len(i) for i in got[1]) > 256 > min(len(i) for i in got[1])
+
+
 def test_backends_identical_on_heavy_ties():
     """All database codes drawn from 3 codes: nearly every distance is tied."""
     pytest.importorskip("faiss")
@@ -164,7 +200,7 @@ def test_faiss_heap_and_counting_selections_agree():
 def test_chunked_queries_give_the_same_results(backend):
     rng = np.random.default_rng(2)
     database = random_codes(rng, 4000, 8, 4)
-    queries = random_codes(rng, 300, 8, 4)
+    queries = random_codes(rng, 60, 8, 4)
     index = HammingIndex(20, radius=20, backend=backend, working_memory=0.05).fit(database)
     expected = brute_kneighbors(queries, database, 20)
     got = index.kneighbors(queries)
