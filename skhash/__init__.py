@@ -3,6 +3,7 @@
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
 from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
+from .features import ImageFeatureExtractor
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,7 @@ __all__ = [
     "BaseHasher",
     "DSTDHHasher",
     "ITQHasher",
+    "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
     "WSIHHasher",

