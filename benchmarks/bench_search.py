@@ -39,6 +39,29 @@ def timed(function, repeats):
     return best, result
 
 
+class threads:
+    """Run numba and faiss on ``n`` threads inside the block (``None``: leave them)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        import faiss
+        import numba
+
+        self.before = numba.get_num_threads(), faiss.omp_get_max_threads()
+        if self.n is not None:
+            numba.set_num_threads(self.n)
+            faiss.omp_set_num_threads(self.n)
+
+    def __exit__(self, *exc_info):
+        import faiss
+        import numba
+
+        numba.set_num_threads(self.before[0])
+        faiss.omp_set_num_threads(self.before[1])
+
+
 def bench_search(n_database, n_queries, k, repeats, rng):
     import faiss
 
@@ -52,19 +75,30 @@ def bench_search(n_database, n_queries, k, repeats, rng):
     }
     for index in indexes.values():
         index.kneighbors(queries[:2])  # compile / build
-    rows = {"direct faiss": timed(lambda: flat.search(queries, k), repeats)}
-    for backend, index in indexes.items():
-        rows[f"skhash {backend}"] = timed(lambda index=index: index.kneighbors(queries), repeats)
-    (_, faiss_d), (_, (numpy_d, numpy_i)), (_, (sk_faiss_d, sk_faiss_i)) = rows.values()
+    searches = {
+        "direct faiss": lambda: flat.search(queries, k),
+        "skhash numpy": lambda: indexes["numpy"].kneighbors(queries),
+        "skhash faiss": lambda: indexes["faiss"].kneighbors(queries),
+    }
+    all_threads = {name: timed(search, repeats) for name, search in searches.items()}
+    with threads(1):  # single-threaded: CPU time is robust to a busy machine
+        one_thread = {name: timed(search, 1) for name, search in searches.items()}
+    (_, faiss_d), (_, (numpy_d, numpy_i)), (_, (sk_faiss_d, sk_faiss_i)) = all_threads.values()
     identical = np.array_equal(numpy_d, sk_faiss_d) and np.array_equal(numpy_i, sk_faiss_i)
     same_distances = np.array_equal(numpy_d, faiss_d[0])
-    (ref_wall, ref_cpu), _ = rows["direct faiss"]
+    (ref_wall, _), _ = all_threads["direct faiss"]
+    (_, ref_cpu), _ = one_thread["direct faiss"]
     print(f"\n{n_database:,} codes of 64 bits, {n_queries} queries, top-{k}")
-    print(f"  {'':14s} {'queries/s':>10s} {'ratio':>7s} {'CPU ms/query':>13s} {'ratio':>7s}")
-    for name, ((wall, cpu), _) in rows.items():
+    print(
+        f"  {'':14s} {'all threads: queries/s':>23s} {'ratio':>7s}"
+        f" {'1 thread: CPU ms/query':>23s} {'ratio':>7s}"
+    )
+    for name in searches:
+        (wall, _), _ = all_threads[name]
+        (_, cpu), _ = one_thread[name]
         print(
-            f"  {name:14s} {n_queries / wall:10.1f} {ref_wall / wall:6.2f}x "
-            f"{1e3 * cpu / n_queries:13.2f} {ref_cpu / cpu:6.2f}x"
+            f"  {name:14s} {n_queries / wall:23.1f} {ref_wall / wall:6.2f}x "
+            f"{1e3 * cpu / n_queries:23.3f} {ref_cpu / cpu:6.2f}x"
         )
     print(
         f"  skhash backends identical: {identical}; same distances as direct faiss: "
@@ -73,10 +107,9 @@ def bench_search(n_database, n_queries, k, repeats, rng):
     return identical and same_distances
 
 
-def clustered_data(rng, n, n_features, n_classes):
-    centres = rng.normal(scale=2.0, size=(n_classes, n_features))
-    y = rng.integers(0, n_classes, size=n)
-    return (centres[y] + rng.normal(size=(n, n_features))).astype(np.float32), y
+def clustered_data(rng, n, centres):
+    y = rng.integers(0, centres.shape[0], size=n)
+    return (centres[y] + rng.normal(size=(n, centres.shape[1]))).astype(np.float32), y
 
 
 def bench_dask(args, rng):
@@ -85,10 +118,11 @@ def bench_dask(args, rng):
 
     from skhash import dask as skdask
 
-    X_train, _ = clustered_data(rng, 20_000, args.features, 10)
+    centres = rng.normal(scale=0.5, size=(20, args.features))
+    X_train, _ = clustered_data(rng, 20_000, centres)
     hasher = ITQHasher(n_bits=64, random_state=0).fit(X_train)
-    X_db, y_db = clustered_data(rng, args.dask_database, args.features, 10)
-    X_q, y_q = clustered_data(rng, args.dask_queries, args.features, 10)
+    X_db, y_db = clustered_data(rng, args.dask_database, centres)
+    X_q, y_q = clustered_data(rng, args.dask_queries, centres)
     db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
     n_rows, chunk = args.dask_rows, args.dask_rows // 8
 
@@ -165,7 +199,8 @@ def main():
 
     print(
         f"numba threads: {numba.get_num_threads()}, faiss OpenMP threads: "
-        f"{faiss.omp_get_max_threads()}, CPUs: {os.cpu_count()}, faiss {faiss.__version__}"
+        f"{faiss.omp_get_max_threads()}, CPUs: {os.cpu_count()}, faiss {faiss.__version__}, "
+        f"load average: {os.getloadavg()[0]:.1f}"
     )
     rng = np.random.default_rng(0)
     ok = all([bench_search(n, q, args.k, repeats, rng) for n, q in sizes])

@@ -88,7 +88,8 @@ def _shared(obj):
         client = default_client()
     except (ImportError, ValueError):
         return dask.delayed(obj, pure=True)
-    return client.scatter([obj], broadcast=True)[0]
+    # hash=False: a fresh key, never one whose release is still pending from an earlier call
+    return client.scatter([obj], broadcast=True, hash=False)[0]
 
 
 def _n_code_bytes(hasher, X):

@@ -21,6 +21,7 @@ database position. Both backends return identical results:
 :class:`HashingSearcher` searches with raw features through a hasher.
 """
 
+import math
 import numbers
 import warnings
 from numbers import Integral, Real
@@ -38,6 +39,7 @@ __all__ = ["HammingIndex", "HashingSearcher"]
 
 _GROUP = 64  # codes per bit mask: one uint64 of "closer than the threshold" flags
 _NO_SELF = -1
+_MULTI_HASH_COST = 5000  # codes scanned in the time faiss's multi-index hashing checks one
 _RADIUS_BUFFER = 256  # results per query kept by the first pass of a radius search
 _FAISS_MISSING = (
     "the 'faiss' backend needs faiss; install it with `pip install skhash[search]` "
@@ -382,19 +384,22 @@ class HammingIndex(BaseEstimator):
         ``"numpy"``: the compiled kernels of this module (no sort and no heap:
         a counting selection per query). ``"faiss"``:
         :class:`faiss.IndexBinaryFlat` (``pip install skhash[search]``), with
-        the same results. ``"auto"`` uses ``"numpy"``, which was the faster in
-        every configuration of ``benchmarks/bench_search.py`` (top-100 over
-        1M and 10M codes of 64 bits, radius queries), except that radius
-        queries go through faiss's multi-index hashing when
-        ``multi_hash_tables`` is set and faiss is installed.
+        the same results. ``"auto"`` uses ``"numpy"``, the faster in every
+        configuration measured (``benchmarks/bench_search.py``: top-100 over
+        1M and 10M codes of 64 bits; also 32 to 512 bits, few and many
+        queries, radius queries), and faiss's multi-index hashing for the
+        radius queries where ``multi_hash_tables`` says so.
     multi_hash_tables : int, default=None
-        Radius queries only, with faiss: search a
-        :class:`faiss.IndexBinaryMultiHash` with this many hash tables of
-        ``n_bits // multi_hash_tables`` bits each (built at the first radius
-        query, then kept), exact for any radius (each table is probed with
-        ``radius // multi_hash_tables`` bit flips). It pays off on large
-        databases for radii smaller than ``multi_hash_tables``; ``n_bits``
-        must be a multiple of ``8 * multi_hash_tables``. ``None`` scans.
+        Radius queries only, with faiss (``backend`` ``"auto"`` or
+        ``"faiss"``): search a :class:`faiss.IndexBinaryMultiHash` with this
+        many hash tables of ``n_bits // multi_hash_tables`` bits each (built at
+        its first use, then kept; a few seconds a million codes), exact for any
+        radius (each table is probed with ``radius // multi_hash_tables`` bit
+        flips), where its estimated cost is below a scan's: in practice for
+        radii smaller than ``multi_hash_tables`` on databases of hundreds of
+        thousands of codes or more, e.g. 4 tables of 16 bits for 64-bit codes.
+        ``n_bits`` must be a multiple of ``8 * multi_hash_tables``. ``None``
+        always scans.
     working_memory : float, default=None
         Bound in MiB on the temporary data of a chunk of queries (queries are
         processed in chunks); ``None`` uses scikit-learn's
@@ -435,8 +440,11 @@ class HammingIndex(BaseEstimator):
     :func:`skhash.metrics.mean_average_precision` for a ``k`` beyond the
     database; :class:`~sklearn.neighbors.NearestNeighbors` raises instead.
 
-    The numpy kernels use numba's threads (:func:`numba.set_num_threads`);
-    faiss uses its OpenMP threads.
+    The numpy kernels use numba's threads (:func:`numba.set_num_threads`),
+    over blocks of queries, and over parts of the database when there are
+    fewer query blocks than threads; faiss uses its OpenMP threads. For codes
+    wider than 64 bits the numpy backend keeps a second copy of the codes,
+    laid out by blocks of 64 codes for vectorised distances.
 
     Examples
     --------
@@ -497,6 +505,11 @@ class HammingIndex(BaseEstimator):
             The fitted index.
         """
         codes = check_packed_codes(codes, name="codes")
+        if self.multi_hash_tables is not None and self.backend == "numpy":
+            raise ValueError(
+                "multi_hash_tables needs faiss: set backend='auto' or 'faiss', or "
+                "multi_hash_tables=None."
+            )
         if self.multi_hash_tables is not None and codes.shape[1] % self.multi_hash_tables:
             raise ValueError(
                 f"multi_hash_tables={self.multi_hash_tables} must divide the number of "
@@ -717,9 +730,7 @@ class HammingIndex(BaseEstimator):
         radius = _check_radius(radius)
         query_codes, self_index = self._check_queries(query_codes)
         radius = int(min(np.floor(radius), self.n_bits_))
-        use_multi_hash = (
-            self.multi_hash_tables is not None and self.backend != "numpy" and _faiss_available()
-        )
+        use_multi_hash = self._multi_hash_pays_off(radius)
         if use_multi_hash or self.backend_ == "faiss":
             search = self._radius_faiss_chunk
         else:
@@ -741,6 +752,22 @@ class HammingIndex(BaseEstimator):
         if not return_distance:
             return indices
         return _object_rows(np.concatenate(dists), starts), indices
+
+    def _multi_hash_pays_off(self, radius):
+        """Whether multi-index hashing is set up, available and cheaper than a scan.
+
+        Its candidates number about ``tables * probes * max(1, n / 2**b)`` with
+        ``probes`` the keys within ``radius // tables`` bit flips of a ``b``-bit
+        substring; each costs about as much as scanning thousands of codes
+        (measured with faiss 1.15 against the numpy kernel).
+        """
+        tables = self.multi_hash_tables
+        if tables is None or not _faiss_available():
+            return False
+        b = self.n_bits_ // tables
+        probes = sum(math.comb(b, i) for i in range(radius // tables + 1))
+        candidates = tables * probes * max(1.0, self.n_samples_fit_ / 2.0**b)
+        return candidates * _MULTI_HASH_COST < self.n_samples_fit_
 
     def _radius_numpy_chunk(self, query_codes, self_index, radius, sort_results, _):
         words, blocks = self._numpy_layout()

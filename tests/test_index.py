@@ -209,18 +209,26 @@ def test_chunked_queries_give_the_same_results(backend):
     assert_radius_equal(index.radius_neighbors(queries), brute_radius(queries, database, 20))
 
 
-def test_multi_hash_radius_search_is_exact():
+def test_multi_hash_radius_search_is_exact(monkeypatch):
     pytest.importorskip("faiss")
     rng = np.random.default_rng(3)
-    database = random_codes(rng, 3000, 8, 4)
+    database = random_codes(rng, 1000, 8, 4)
     queries = np.concatenate([database[:20], random_codes(rng, 20, 8, 4)])
     index = HammingIndex(backend="auto", multi_hash_tables=4).fit(database)
-    for radius in (0, 3, 4, 9, 64):
+    assert not index._multi_hash_pays_off(0)  # a small database is scanned
+    monkeypatch.setattr(skhash.index, "_MULTI_HASH_COST", 0)  # always multi-index hashing
+    for radius in (0, 3, 4, 9, 13):  # 0 to 3 bit flips a table
+        assert index._multi_hash_pays_off(radius)
         got = index.radius_neighbors(queries, radius=radius)
         assert_radius_equal(got, brute_radius(queries, database, radius))
+    for radius in (0, 5):
+        got = index.radius_neighbors(radius=radius, sort_results=False)
+        assert_radius_equal(got, brute_radius(database, database, radius, True, sort=False))
     assert index._faiss_multi_hash is not None
     with pytest.raises(ValueError, match="multi_hash_tables=3 must divide"):
         HammingIndex(multi_hash_tables=3).fit(database)
+    with pytest.raises(ValueError, match="multi_hash_tables needs faiss"):
+        HammingIndex(multi_hash_tables=2, backend="numpy").fit(database)
 
 
 def test_default_parameters_and_attributes():
