@@ -91,7 +91,9 @@ class HashingNetwork(_Encoder):
     tensor or None for no attention) is a buffer: saved and moved with the
     module, never trained. The first ``n_frozen`` encoder layers are frozen:
     no gradient and always in evaluation mode (their batch-norm statistics and
-    dropout are those of stage 1).
+    dropout are those of stage 1), so their output (attention included) is a
+    fixed function of ``x``: :meth:`frozen_features` computes it, and
+    ``forward(x, frozen=...)`` starts from a precomputed one.
     """
 
     def __init__(self, n_features, hidden_sizes, n_bits, prototypes=None, dropout=0.4, n_frozen=0):
@@ -106,23 +108,33 @@ class HashingNetwork(_Encoder):
         )
         self.register_buffer("prototypes", prototypes)
         self.n_frozen = n_frozen
-        for layer in self._frozen_layers():
+        for layer in self._layers()[:n_frozen]:
             layer.requires_grad_(False)
+        self.train()  # puts the frozen layers in evaluation mode
 
-    def _frozen_layers(self):
-        return [self.enc1, self.enc2, self.enc3][: self.n_frozen]
+    def _layers(self):
+        return [self.enc1, self.enc2, self.enc3]
 
     def train(self, mode=True):
         super().train(mode)
-        for layer in self._frozen_layers():
+        for layer in self._layers()[: self.n_frozen]:
             layer.train(False)
         return self
 
-    def forward(self, x):
-        f1 = self.enc1(x)
-        if self.prototypes is not None:
-            f1 = prototype_attention(f1, self.prototypes)
-        h = self.after_enc1(f1)
+    def _encode(self, f, layers):
+        for k in layers:
+            f = self._layers()[k](f)
+            if k == 0 and self.prototypes is not None:
+                f = prototype_attention(f, self.prototypes)
+        return f
+
+    def frozen_features(self, x):
+        """Output of the frozen layers (``x`` itself when none is frozen)."""
+        return self._encode(x, range(self.n_frozen))
+
+    def forward(self, x, frozen=None):
+        f = self.frozen_features(x) if frozen is None else frozen
+        h = self.hash(self._encode(f, range(self.n_frozen, 3)))
         return h, self.decoder(h)
 
 

@@ -61,19 +61,29 @@ class WebSet:
 
 # -- skorch plumbing ----------------------------------------------------------
 class _ArrayDataset(torch.utils.data.Dataset):
-    """Whole in-memory tensors; ``y=None`` makes the targets the inputs themselves."""
+    """Whole in-memory tensors; ``y=None`` makes the targets the inputs themselves.
 
-    def __init__(self, X, y=None, device="cpu"):
+    ``frozen`` holds precomputed outputs of the hashing network's frozen
+    layers, passed to it with each batch (see ``HashingNetwork.forward``).
+    """
+
+    def __init__(self, X, y=None, device="cpu", frozen=None):
         # torch cannot wrap read-only arrays (memmaps, joblib's shared inputs): copy those.
         X = np.asarray(X, dtype=np.float32)
         self.X = torch.as_tensor(X if X.flags.writeable else X.copy(), device=device)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.long, device=device)
+        self.frozen = frozen
 
     def __len__(self):
         return len(self.X)
 
+    def batch(self, idx):
+        Xb = self.X[idx]
+        inputs = Xb if self.frozen is None else {"x": Xb, "frozen": self.frozen[idx]}
+        return inputs, Xb if self.y is None else self.y[idx]
+
     def __getitem__(self, i):
-        return self.X[i], self.X[i] if self.y is None else self.y[i]
+        return self.batch(i)
 
 
 class _Batches:
@@ -94,16 +104,13 @@ class _Batches:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
-        X, y = self.dataset.X, self.dataset.y
-        n = len(X)
-        order = torch.randperm(n, device=X.device) if self.shuffle else None
+        n = len(self.dataset)
+        order = torch.randperm(n, device=self.dataset.X.device) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             if self.shuffle and stop - start < 2:
                 return
-            idx = order[start:stop] if self.shuffle else slice(start, stop)
-            Xb = X[idx]
-            yield Xb, Xb if y is None else y[idx]
+            yield self.dataset.batch(order[start:stop] if self.shuffle else slice(start, stop))
 
 
 class _LossTermsNet(NeuralNet):
@@ -478,10 +485,18 @@ class WSIHHasher(BaseHasher):
                 criterion__reconstruction_weight=self.reconstruction_weight,
             )
             self.net_.initialize()
+            module = self.net_.module_
             if self.parameter_transfer:
                 transferred = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-                self.net_.module_.load_state_dict(transferred, strict=False)
-            self.net_.partial_fit(_ArrayDataset(X, device=self.device_))
+                module.load_state_dict(transferred, strict=False)
+            dataset = _ArrayDataset(X, device=self.device_)
+            if module.n_frozen:
+                # The frozen layers are a fixed function of X: run them once, not every epoch.
+                with torch.no_grad():
+                    dataset.frozen = torch.cat(
+                        [module.frozen_features(Xb) for Xb, _ in _Batches(dataset, 4096)]
+                    )
+            self.net_.partial_fit(dataset)
         return self
 
     def _fit_stage1(self, X_web, y_web, seed):
