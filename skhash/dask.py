@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .index import HammingIndex
+from .index import HammingIndex, _check_int, _check_radius
 from .metrics._engine import RetrievalProblem
 from .metrics._ranking import (
     _NO_RELEVANT,
@@ -211,8 +211,7 @@ def kneighbors(index, query_codes, n_neighbors=None, return_distance=True):
     query_codes = _check_index(index, query_codes)
     if n_neighbors is None:
         n_neighbors = index.n_neighbors
-    k = min(n_neighbors, index.n_samples_fit_)
-    index.kneighbors(np.zeros((1, index.n_features_in_), np.uint8), n_neighbors)  # validates
+    k = min(_check_int(n_neighbors, "n_neighbors", 1), index.n_samples_fit_)
     both = query_codes.map_blocks(
         _kneighbors_block,
         _shared(index),
@@ -273,7 +272,7 @@ def radius_neighbors(index, query_codes, radius=None, return_distance=True, sort
     query_codes = _check_index(index, query_codes)
     if radius is None:
         radius = index.radius
-    index.radius_neighbors(np.zeros((1, index.n_features_in_), np.uint8), radius)  # validates
+    _check_radius(radius)
     both = query_codes.map_blocks(
         _radius_block,
         _shared(index),

@@ -444,7 +444,8 @@ class HammingIndex(BaseEstimator):
     over blocks of queries, and over parts of the database when there are
     fewer query blocks than threads; faiss uses its OpenMP threads. For codes
     wider than 64 bits the numpy backend keeps a second copy of the codes,
-    laid out by blocks of 64 codes for vectorised distances.
+    laid out by blocks of 64 codes for vectorised distances; codes whose width
+    is not a multiple of 64 bits are copied once, padded to 64-bit words.
 
     Examples
     --------

@@ -69,14 +69,13 @@ def assert_radius_equal(got, expected):
 CASES = [
     # (n_bytes, n_database, n_queries, levels)
     (1, 300, 17, 256),
-    (1, 1000, 40, 2),
+    (1, 700, 25, 2),
     (2, 64, 9, 4),
     (3, 129, 30, 4),
-    (8, 5000, 70, 256),
-    (8, 2000, 33, 2),
+    (8, 3000, 40, 256),
+    (8, 1000, 25, 2),
     (8, 1, 3, 256),
     (9, 500, 12, 4),
-    (16, 777, 20, 4),
     (32, 300, 5, 256),
 ]
 
@@ -111,7 +110,7 @@ def test_radius_neighbors_matches_brute_force(backend, n_bytes, n_database, n_qu
         assert_radius_equal(got, brute_radius(queries, database, radius, sort=False))
 
 
-@pytest.mark.parametrize("n_bytes, n_database, levels", [(1, 200, 256), (8, 700, 2), (9, 130, 4)])
+@pytest.mark.parametrize("n_bytes, n_database, levels", [(1, 200, 256), (8, 400, 2), (9, 130, 4)])
 def test_queries_default_to_fitted_codes_leave_one_out(backend, n_bytes, n_database, levels):
     rng = np.random.default_rng(n_database)
     database = random_codes(rng, n_database, n_bytes, levels)
