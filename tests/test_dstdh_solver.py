@@ -134,20 +134,23 @@ def test_l21_shrink_matches_definition_and_is_the_prox():
         assert prox_objective(A + 1e-3 * rng.normal(size=A.shape)) >= best - 1e-12
 
 
-def dense_admm_step(Z, A, EA, EB, mu, Hx, Y, S, Theta, alpha, beta, nu, rho):
-    """Transcription of the specification's ADMM iteration with dense matrices."""
+def dense_admm_step(Z, A, EA, EB, mu, Hx, Y, S, Theta, alpha, beta, nu, rho, gamma):
+    """Transcription of the specification's ADMM iteration with dense matrices.
+
+    ``gamma`` weighs the L2,1 instance term (1 in the specification).
+    """
     P = np.linalg.pinv(Y.T @ Y) @ Y.T @ (Z - A + EA / mu)
     T = Z - Y @ P + EA / mu
     A = np.zeros_like(T)
     for j in range(T.shape[1]):
-        A[:, j] = max(0.0, 1 - (1 / mu) / np.linalg.norm(T[:, j])) * T[:, j]
+        A[:, j] = max(0.0, 1 - (gamma / mu) / np.linalg.norm(T[:, j])) * T[:, j]
     B = (1 / mu) * (beta * Theta @ Z + alpha * S @ Z + mu * Z + EB)
     M = mu * Y @ P + mu * A + mu * B + beta * Theta @ B + alpha * S @ B - EA - EB + 2 * nu * Hx
     Z = np.where(M >= 0, 1.0, -1.0)
     EA = EA + mu * (Z - Y @ P - A)
     EB = EB + mu * (Z - B)
     objective = (
-        np.sum(np.linalg.norm(Z - Y @ P, axis=0))
+        gamma * np.sum(np.linalg.norm(Z - Y @ P, axis=0))
         - beta * np.trace(B.T @ Theta @ Z)
         - alpha * np.trace(B.T @ S @ Z)
         + nu * np.linalg.norm(Hx - Z, "fro")
@@ -155,13 +158,14 @@ def dense_admm_step(Z, A, EA, EB, mu, Hx, Y, S, Theta, alpha, beta, nu, rho):
     return Z, A, EA, EB, mu * rho, objective
 
 
+@pytest.mark.parametrize("deflate", [False, True])
 @pytest.mark.parametrize("mu", [1e-2, 2.0])
-def test_admm_iterations_match_dense_transcription(small, mu):
+def test_admm_iterations_match_dense_transcription(small, mu, deflate):
     Xn, Y, Hx = small["Xn"], small["Y"], small["Hx"]
-    g = anchor_graph(Xn, n_anchors=7, n_nearest=2, random_state=0)
-    h = hypergraph(Xn, small["Ys"], n_hyperedges=6, n_nearest=3, random_state=0)
+    g = anchor_graph(Xn, n_anchors=7, n_nearest=2, deflate=deflate, random_state=0)
+    h = hypergraph(Xn, small["Ys"], n_hyperedges=6, n_nearest=3, deflate=deflate, random_state=0)
     S, Theta = g.toarray(), h.toarray()
-    params = dict(alpha=0.5, beta=0.8, nu=0.3, rho=1.1)
+    params = dict(alpha=0.5, beta=0.8, nu=0.3, rho=1.1, gamma=1.0 if mu < 1 else 0.7)
     state = ADMMState.start(small["Z0"], mu)
     Z, A, EA, EB, m = small["Z0"].copy(), 0 * Hx, 0 * Hx, 0 * Hx, mu
     tag_ls = TagLeastSquares(small["Ys"])
@@ -261,3 +265,36 @@ def test_check_tags_formats_and_errors():
     with pytest.raises(TypeError, match="tags must be numeric"):
         check_tags(np.array([["a"], ["b"], ["c"]]), 3)
     assert check_tags(None, 3) is None
+
+
+def test_deflated_operators_match_dense(small):
+    Xn, Z = small["Xn"], small["Z0"]
+    n = len(Xn)
+    g = anchor_graph(Xn, n_anchors=7, n_nearest=2, deflate=True, random_state=0)
+    _, S = dense_anchor_matrix(Xn, g.anchors, 2, g.sigma)
+    np.testing.assert_allclose(S @ np.ones(n), np.ones(n))  # the trivial eigenvector
+    np.testing.assert_allclose(g.dot(Z), (S - np.ones((n, n)) / n) @ Z, atol=1e-10)
+    np.testing.assert_allclose(g.toarray(), S - np.ones((n, n)) / n, atol=1e-12)
+
+    h = hypergraph(
+        Xn, small["Ys"], n_hyperedges=6, n_nearest=3, tag_normalize=True, deflate=True,
+        random_state=0,
+    )
+    Yn = small["Y"] / np.maximum(np.linalg.norm(small["Y"], axis=1, keepdims=True), 1e-300)
+    _, Theta = dense_theta(np.hstack([Xn, Yn]), h.centres, 3, h.sigma)
+    evals, evecs = np.linalg.eigh(Theta)
+    assert evals[-1] == pytest.approx(1.0)
+    u = evecs[:, -1]
+    np.testing.assert_allclose(h.dot(Z), (Theta - np.outer(u, u)) @ Z, atol=1e-10)
+    # the deflated operators leave codes' (weighted) means alone: balanced smoothing
+    assert np.abs(g.dot(np.ones((n, 1)))).max() < 1e-10
+
+
+def test_hypergraph_tag_normalize(small):
+    Xn, Y = small["Xn"], small["Y"]
+    h = hypergraph(Xn, small["Ys"], n_hyperedges=6, n_nearest=2, tag_scale=2.0,
+                   tag_normalize=True, random_state=0)
+    norms = np.linalg.norm(Y, axis=1, keepdims=True)
+    F = np.hstack([Xn, 2.0 * np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0)])
+    H, Theta = dense_theta(F, h.centres, 2, h.sigma)
+    np.testing.assert_allclose(h.dot(small["Z0"]), Theta @ small["Z0"], atol=1e-10)

@@ -234,6 +234,11 @@ def _rows_to_csr(idx, values, n_cols):
     return M
 
 
+def _deflate(out, u, Z):
+    """``out - u (u' Z)``: removes the trivial eigenvector's share of a product."""
+    return out - np.outer(u, u @ Z)
+
+
 def _safe_reciprocal(v):
     v = np.asarray(v, dtype=np.float64)
     out = np.zeros_like(v)
@@ -279,12 +284,15 @@ def itq_init_codes(X, n_bits, n_iter=50, random_state=None):
     ((50, 8), [-1.0, 1.0])
     """
     rng = _check_random_state(random_state)
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
     n_components = min(n_bits, X.shape[0], X.shape[1])
     V = PCA(n_components=n_components, random_state=rng).fit_transform(X)
     if n_components < n_bits:
         G = rng.standard_normal((n_components, n_bits - n_components))
         V = np.hstack([V, V @ G / np.sqrt(n_components)])
+    V = V.astype(np.float64, copy=False)
     R, _ = itq_rotation(V, n_iter=n_iter, random_state=rng)
     return sign_pm1(V @ R)
 
@@ -306,25 +314,45 @@ class AnchorGraph:
         The k-means anchors.
     sigma : float
         Kernel width used for the weights ``exp(-d^2 / sigma^2)``.
+    deflate : bool
+        If True the operator is ``S_a - u u'`` with ``u = 1 / sqrt(n)``, the
+        trivial eigenvector (eigenvalue 1) of the row-stochastic ``S_a``.
     """
 
     V: sp.csr_matrix
     lam: np.ndarray
     anchors: np.ndarray = field(repr=False)
     sigma: float
+    deflate: bool = False
+
+    def trivial_eigenvector(self):
+        """Unit eigenvector of ``S_a`` for eigenvalue 1: the constant vector."""
+        n = self.V.shape[0]
+        return np.full(n, 1 / np.sqrt(n))
 
     def dot(self, Z):
-        """``S_a @ Z`` as ``V @ (lam * (V' @ Z))``: O(nnz(V) * r)."""
-        return self.V @ (self.lam[:, None] * (self.V.T @ Z))
+        """``S_a @ Z`` as ``V @ (lam * (V' @ Z))`` (minus ``u u' Z``): O(nnz(V) * r)."""
+        out = self.V @ (self.lam[:, None] * (self.V.T @ Z))
+        return _deflate(out, self.trivial_eigenvector(), Z) if self.deflate else out
 
     def toarray(self):
-        """The dense (n, n) matrix ``S_a`` (for tests on small data only)."""
+        """The dense (n, n) operator (for tests on small data only)."""
         Vd = self.V.toarray()
-        return Vd @ np.diag(self.lam) @ Vd.T
+        S = Vd @ np.diag(self.lam) @ Vd.T
+        if self.deflate:
+            u = self.trivial_eigenvector()
+            S = S - np.outer(u, u)
+        return S
 
 
 def anchor_graph(
-    Xn, n_anchors=100, n_nearest=2, sigma="auto", max_kmeans_samples=5000, random_state=None
+    Xn,
+    n_anchors=100,
+    n_nearest=2,
+    sigma="auto",
+    max_kmeans_samples=5000,
+    deflate=False,
+    random_state=None,
 ):
     """Build the anchor graph of unit-norm features.
 
@@ -345,6 +373,9 @@ def anchor_graph(
         ``n_nearest``-th nearest anchor.
     max_kmeans_samples : int or None, default=5000
         Rows used by k-means (``None``: all).
+    deflate : bool, default=False
+        Remove the trivial eigenvector from the operator (see
+        :class:`AnchorGraph`).
     random_state : int, RandomState instance or None, default=None
         Seed of the subsample and of k-means.
 
@@ -374,7 +405,7 @@ def anchor_graph(
     W /= W.sum(axis=1, keepdims=True)
     V = _rows_to_csr(idx, W, anchors.shape[0])
     lam = _safe_reciprocal(np.asarray(V.sum(axis=0)).ravel())
-    return AnchorGraph(V=V, lam=lam, anchors=anchors, sigma=float(sigma))
+    return AnchorGraph(V=V, lam=lam, anchors=anchors, sigma=float(sigma), deflate=deflate)
 
 
 # --------------------------------------------------------------------------
@@ -398,6 +429,9 @@ class Hypergraph:
         Kernel width.
     centres : ndarray of shape (n_hyperedges, n_features + n_tags)
         The k-means hyperedge centres in the concatenated space.
+    deflate : bool
+        If True the operator is ``Theta - u u'`` with ``u`` proportional to
+        ``sqrt(H w)``, the trivial eigenvector (eigenvalue 1) of ``Theta``.
     """
 
     H: object
@@ -406,18 +440,29 @@ class Hypergraph:
     dv: np.ndarray
     sigma: float
     centres: np.ndarray = field(repr=False)
+    deflate: bool = False
+
+    def trivial_eigenvector(self):
+        """Unit eigenvector of ``Theta`` for eigenvalue 1: ``sqrt(vertex degrees)``."""
+        u = _safe_reciprocal(self.dv)
+        return u / np.linalg.norm(u)
 
     def dot(self, Z):
-        """``Theta @ Z`` through the factors: O(nnz(H) * r)."""
+        """``Theta @ Z`` through the factors (minus ``u u' Z``): O(nnz(H) * r)."""
         inner = self.H.T @ (self.dv[:, None] * Z)
         inner = (self.w * self.de)[:, None] * np.asarray(inner)
-        return self.dv[:, None] * np.asarray(self.H @ inner)
+        out = self.dv[:, None] * np.asarray(self.H @ inner)
+        return _deflate(out, self.trivial_eigenvector(), Z) if self.deflate else out
 
     def toarray(self):
-        """The dense (n, n) matrix ``Theta`` (for tests on small data only)."""
+        """The dense (n, n) operator (for tests on small data only)."""
         H = self.H.toarray() if sp.issparse(self.H) else np.asarray(self.H)
         Dv = np.diag(self.dv)
-        return Dv @ H @ np.diag(self.w) @ np.diag(self.de) @ H.T @ Dv
+        Theta = Dv @ H @ np.diag(self.w) @ np.diag(self.de) @ H.T @ Dv
+        if self.deflate:
+            u = self.trivial_eigenvector()
+            Theta = Theta - np.outer(u, u)
+        return Theta
 
 
 def hypergraph(
@@ -427,7 +472,9 @@ def hypergraph(
     n_nearest=None,
     sigma="auto",
     tag_scale=1.0,
+    tag_normalize=False,
     max_kmeans_samples=5000,
+    deflate=False,
     random_state=None,
 ):
     """Build the image-concept hypergraph on ``[Xn, tag_scale * tags]``.
@@ -453,8 +500,15 @@ def hypergraph(
         nearest hyperedge centre.
     tag_scale : float, default=1.0
         Factor applied to the tag block of the concatenation.
+    tag_normalize : bool, default=False
+        Scale each sample's tag row to unit norm (rows without tags stay 0)
+        before ``tag_scale``, so that tag distances measure the overlap of
+        tag sets rather than their sizes.
     max_kmeans_samples : int or None, default=5000
         Rows used by k-means (``None``: all).
+    deflate : bool, default=False
+        Remove the trivial eigenvector from the operator (see
+        :class:`Hypergraph`).
     random_state : int, RandomState instance or None, default=None
         Seed of the subsample and of k-means.
 
@@ -478,7 +532,11 @@ def hypergraph(
     rng = _check_random_state(random_state)
     blocks = [np.asarray(Xn)]
     if tags is not None:
-        blocks.append(sp.csr_matrix(tags, dtype=np.float64) * tag_scale)
+        tags = sp.csr_matrix(tags, dtype=np.float64)
+        if tag_normalize:
+            norms = np.sqrt(np.asarray(tags.multiply(tags).sum(axis=1)).ravel())
+            tags = sp.diags(_safe_reciprocal(norms)) @ tags
+        blocks.append(sp.csr_matrix(tags * tag_scale))
     n = blocks[0].shape[0]
     # k-means on a (dense) subsample of the concatenation
     rows = np.arange(n)
@@ -504,7 +562,9 @@ def hypergraph(
     w = np.ones(m)
     de = _safe_reciprocal(np.asarray(H.sum(axis=0)).ravel())
     dv = np.sqrt(_safe_reciprocal(np.asarray(H @ w).ravel()))
-    return Hypergraph(H=H, w=w, de=de, dv=dv, sigma=float(sigma), centres=centres)
+    return Hypergraph(
+        H=H, w=w, de=de, dv=dv, sigma=float(sigma), centres=centres, deflate=deflate
+    )
 
 
 # --------------------------------------------------------------------------
@@ -596,13 +656,13 @@ class ADMMState:
         return cls(Z=Z0.copy(), A=zeros.copy(), EA=zeros.copy(), EB=zeros, mu=float(mu))
 
 
-def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho):
+def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho, gamma=1.0):
     """One ADMM iteration of the DSTDH discrete stage.
 
     With ``tag_ls`` (tags present)::
 
         P  = pinv(Y'Y) Y' (Z - A + EA/mu)
-        A  = L21-shrink(Z - Y P + EA/mu, 1/mu)
+        A  = L21-shrink(Z - Y P + EA/mu, gamma/mu)
         B  = (beta Theta Z + alpha S_a Z + mu Z + EB) / mu
         Z  = sign(mu Y P + mu A + mu B + beta Theta B + alpha S_a B - EA - EB + 2 nu Hx)
         EA += mu (Z - Y P - A);  EB += mu (Z - B);  mu *= rho
@@ -621,13 +681,16 @@ def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho
     tag_ls : TagLeastSquares or None
     alpha, beta, nu, rho : float
         Anchor-graph, hypergraph and consistency weights; growth of ``mu``.
+    gamma : float, default=1.0
+        Weight of the L2,1 instance term (1 in the specification); its
+        shrinkage threshold is ``gamma / mu``.
 
     Returns
     -------
     state : ADMMState
         The next iterate.
     objective : float
-        ``sum_j ||(Z - Y P)[:, j]|| - beta tr(B' Theta Z) - alpha tr(B' S_a Z)
+        ``gamma sum_j ||(Z - Y P)[:, j]|| - beta tr(B' Theta Z) - alpha tr(B' S_a Z)
         + nu ||Hx - Z||_F`` at the new ``Z``.
     """
     Z, A, EA, EB, mu = state.Z, state.A, state.EA, state.EB, state.mu
@@ -635,7 +698,7 @@ def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho
     if has_tags:
         P = tag_ls.solve(Z - A + EA / mu)
         YP = tag_ls.predict(P)
-        A = l21_shrink(Z - YP + EA / mu, 1.0 / mu)
+        A = l21_shrink(Z - YP + EA / mu, gamma / mu)
     SZ = graph.dot(Z)
     TZ = hyper.dot(Z) if hyper is not None else 0.0
     B = (beta * TZ + alpha * SZ + mu * Z + EB) / mu
@@ -653,7 +716,7 @@ def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho
     if hyper is not None:
         objective -= beta * np.sum(B * hyper.dot(Z))
     if has_tags:
-        objective += np.sum(np.linalg.norm(Z - YP, axis=0))
+        objective += gamma * np.sum(np.linalg.norm(Z - YP, axis=0))
     return ADMMState(Z=Z, A=A, EA=EA, EB=EB, mu=mu * rho), float(objective)
 
 
@@ -667,6 +730,7 @@ def dstdh_admm(
     alpha=1e-2,
     beta=1e-3,
     nu=1e-3,
+    gamma=1.0,
     mu=1e-2,
     rho=1.1,
     max_iter=100,
@@ -690,7 +754,7 @@ def dstdh_admm(
     graph : AnchorGraph
     hyper : Hypergraph or None, default=None
     tag_ls : TagLeastSquares or None, default=None
-    alpha, beta, nu, mu, rho : float
+    alpha, beta, nu, gamma, mu, rho : float
         Weights, initial penalty and its growth factor.
     max_iter : int, default=100
     tol : float, default=1e-4
@@ -724,7 +788,7 @@ def dstdh_admm(
     objectives = []
     for it in range(max_iter):
         state, objective = admm_step(
-            state, Hx, graph, hyper, tag_ls, alpha=alpha, beta=beta, nu=nu, rho=rho
+            state, Hx, graph, hyper, tag_ls, alpha=alpha, beta=beta, nu=nu, rho=rho, gamma=gamma
         )
         objectives.append(objective)
         if verbose > 0:
