@@ -21,8 +21,10 @@ database position. Both backends return identical results:
 :class:`HashingSearcher` searches with raw features through a hasher.
 """
 
+import contextlib
 import math
 import numbers
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -304,6 +306,29 @@ def _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, out_d, out_i):
 # --------------------------------------------------------------------------
 # The index
 # --------------------------------------------------------------------------
+
+
+_LAUNCH_LOCK = threading.Lock()
+_THREADING_LAYER = []  # numba's threading layer, once a parallel kernel has run
+
+
+@contextlib.contextmanager
+def _kernel_launch():
+    """Serialise parallel kernel launches where numba's threading layer needs it.
+
+    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
+    available) aborts the process when parallel kernels are launched from
+    several Python threads at once, as dask's threaded scheduler does; the
+    ``omp`` and ``tbb`` layers are thread-safe and run unlocked.
+    """
+    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
+        yield
+        return
+    with _LAUNCH_LOCK:
+        yield
+        if not _THREADING_LAYER:
+            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
+                _THREADING_LAYER.append(numba.threading_layer())
 
 
 def _check_int(value, name, minimum):
@@ -647,20 +672,21 @@ class HammingIndex(BaseEstimator):
                 out_d = np.empty((n_parts, e - s, k), dtype=np.int32)
                 out_i = np.empty((n_parts, e - s, k), dtype=np.int64)
             out_n = np.empty((n_parts, e - s), dtype=np.int64)
-            _knn_kernel(
-                query_words[s:e],
-                words,
-                blocks,
-                self_index[s:e],
-                k,
-                _query_blocks(e - s),
-                n_parts,
-                chunk_groups,
-                cap,
-                out_d,
-                out_i,
-                out_n,
-            )
+            with _kernel_launch():
+                _knn_kernel(
+                    query_words[s:e],
+                    words,
+                    blocks,
+                    self_index[s:e],
+                    k,
+                    _query_blocks(e - s),
+                    n_parts,
+                    chunk_groups,
+                    cap,
+                    out_d,
+                    out_i,
+                    out_n,
+                )
             if n_parts > 1:
                 # Parts are in position order: a stable sort by distance of their
                 # concatenated results keeps (distance, position) order.
@@ -783,10 +809,11 @@ class HammingIndex(BaseEstimator):
         buf_j = np.empty((n_q, _RADIUS_BUFFER), dtype=np.int64)
         n_hits = np.zeros(n_q, dtype=np.int64)
         no_d, no_i = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
-        _radius_kernel(
-            query_words, words, blocks, self_index, radius, block_q, chunk_groups,
-            False, counts, no_d, no_i, buf_d, buf_j, n_hits,
-        )  # fmt: skip
+        with _kernel_launch():
+            _radius_kernel(
+                query_words, words, blocks, self_index, radius, block_q, chunk_groups,
+                False, counts, no_d, no_i, buf_d, buf_j, n_hits,
+            )  # fmt: skip
         if not sort_results:  # one column: positions in scan (= database) order
             counts = n_hits[:, None]
         ends = np.cumsum(counts.ravel())
@@ -796,12 +823,14 @@ class HammingIndex(BaseEstimator):
         overflow = np.flatnonzero(n_hits > _RADIUS_BUFFER)
         if overflow.size:
             no_buf_d, no_buf_j = buf_d[:, :0], buf_j[:, :0]
-            _radius_kernel(
-                query_words[overflow], words, blocks, self_index[overflow], radius,
-                _query_blocks(overflow.size), chunk_groups, True, next_pos[overflow].copy(),
-                dist, ind, no_buf_d[overflow], no_buf_j[overflow], n_hits[overflow],
-            )  # fmt: skip
-        _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, dist, ind)
+            with _kernel_launch():
+                _radius_kernel(
+                    query_words[overflow], words, blocks, self_index[overflow], radius,
+                    _query_blocks(overflow.size), chunk_groups, True, next_pos[overflow].copy(),
+                    dist, ind, no_buf_d[overflow], no_buf_j[overflow], n_hits[overflow],
+                )  # fmt: skip
+        with _kernel_launch():
+            _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, dist, ind)
         return dist, ind, n_hits
 
     def _radius_faiss_chunk(self, query_codes, self_index, radius, sort_results, multi_hash):

@@ -1,6 +1,7 @@
 """Tests of the Hamming index: exact results against brute force, both backends."""
 
 import sys
+import threading
 
 import joblib
 import numba
@@ -277,6 +278,28 @@ def test_validation_errors():
         index.radius_neighbors(database, radius=float("nan"))
     with pytest.raises(TypeError, match="radius must be a non-negative number"):
         index.radius_neighbors(database, radius="2")
+
+
+def test_kernel_launches_are_serialised_under_numba_workqueue(monkeypatch):
+    """numba's workqueue layer aborts on concurrent launches: searches then take a lock."""
+    database = random_codes(np.random.default_rng(9), 100, 2, 256)
+    index = HammingIndex().fit(database)
+    index.kneighbors(database[:2])
+    done = threading.Event()
+    search = threading.Thread(target=lambda: (index.kneighbors(database[:5]), done.set()))
+    monkeypatch.setattr(skhash.index, "_THREADING_LAYER", ["workqueue"])
+    with skhash.index._LAUNCH_LOCK:
+        search.start()
+        assert not done.wait(0.5)  # blocked by the lock
+    assert done.wait(30)
+    search.join()
+    monkeypatch.setattr(skhash.index, "_THREADING_LAYER", ["omp"])
+    done.clear()
+    search = threading.Thread(target=lambda: (index.kneighbors(database[:5]), done.set()))
+    with skhash.index._LAUNCH_LOCK:
+        search.start()
+        assert done.wait(30)  # thread-safe layers do not lock
+    search.join()
 
 
 def test_missing_faiss_is_a_clear_import_error(monkeypatch):
