@@ -4,6 +4,7 @@ from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
 from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
 from .features import ImageFeatureExtractor
+from .index import HammingIndex, HashingSearcher
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,8 @@ _LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
 __all__ = [
     "BaseHasher",
     "DSTDHHasher",
+    "HammingIndex",
+    "HashingSearcher",
     "ITQHasher",
     "ImageFeatureExtractor",
     "LSHHasher",

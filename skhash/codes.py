@@ -13,7 +13,9 @@ compiled kernel parallel over the rows of the first argument; the memory used
 beyond the output is independent of the number of codes.
 """
 
+import contextlib
 import numbers
+import threading
 
 import numba
 import numpy as np
@@ -217,6 +219,30 @@ def as_words(packed):
     return packed.view(np.uint64)
 
 
+_LAUNCH_LOCK = threading.Lock()
+_THREADING_LAYER = []  # numba's threading layer, once a parallel kernel has run
+
+
+@contextlib.contextmanager
+def kernel_launch():
+    """Serialise parallel kernel launches where numba's threading layer needs it.
+
+    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
+    available) aborts the process when parallel kernels are launched from
+    several Python threads at once, as dask's threaded scheduler or joblib's
+    threading backend do; the ``omp`` and ``tbb`` layers are thread-safe and
+    run unlocked. Every parallel kernel of skhash is launched inside this.
+    """
+    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
+        yield
+        return
+    with _LAUNCH_LOCK:
+        yield
+        if not _THREADING_LAYER:
+            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
+                _THREADING_LAYER.append(numba.threading_layer())
+
+
 @intrinsic
 def popcount64(typingctx, x):
     """Hardware population count of a uint64 (LLVM ``ctpop``), for numba kernels."""
@@ -280,5 +306,6 @@ def hamming_distances(codes_a, codes_b=None):
             f"{n_bits_of(codes_a)} and {n_bits_of(codes_b)}."
         )
     out = np.empty((codes_a.shape[0], codes_b.shape[0]), dtype=np.uint16)
-    _hamming_kernel(as_words(codes_a), as_words(codes_b), out)
+    with kernel_launch():
+        _hamming_kernel(as_words(codes_a), as_words(codes_b), out)
     return out

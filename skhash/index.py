@@ -21,10 +21,8 @@ database position. Both backends return identical results:
 :class:`HashingSearcher` searches with raw features through a hasher.
 """
 
-import contextlib
 import math
 import numbers
-import threading
 import warnings
 from numbers import Integral, Real
 
@@ -35,7 +33,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .codes import as_words, check_packed_codes, n_bits_of, popcount64
+from .codes import as_words, check_packed_codes, kernel_launch, n_bits_of, popcount64
 
 __all__ = ["HammingIndex", "HashingSearcher"]
 
@@ -306,29 +304,6 @@ def _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, out_d, out_i):
 # --------------------------------------------------------------------------
 # The index
 # --------------------------------------------------------------------------
-
-
-_LAUNCH_LOCK = threading.Lock()
-_THREADING_LAYER = []  # numba's threading layer, once a parallel kernel has run
-
-
-@contextlib.contextmanager
-def _kernel_launch():
-    """Serialise parallel kernel launches where numba's threading layer needs it.
-
-    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
-    available) aborts the process when parallel kernels are launched from
-    several Python threads at once, as dask's threaded scheduler does; the
-    ``omp`` and ``tbb`` layers are thread-safe and run unlocked.
-    """
-    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
-        yield
-        return
-    with _LAUNCH_LOCK:
-        yield
-        if not _THREADING_LAYER:
-            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
-                _THREADING_LAYER.append(numba.threading_layer())
 
 
 def _check_int(value, name, minimum):
@@ -672,7 +647,7 @@ class HammingIndex(BaseEstimator):
                 out_d = np.empty((n_parts, e - s, k), dtype=np.int32)
                 out_i = np.empty((n_parts, e - s, k), dtype=np.int64)
             out_n = np.empty((n_parts, e - s), dtype=np.int64)
-            with _kernel_launch():
+            with kernel_launch():
                 _knn_kernel(
                     query_words[s:e],
                     words,
@@ -809,7 +784,7 @@ class HammingIndex(BaseEstimator):
         buf_j = np.empty((n_q, _RADIUS_BUFFER), dtype=np.int64)
         n_hits = np.zeros(n_q, dtype=np.int64)
         no_d, no_i = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
-        with _kernel_launch():
+        with kernel_launch():
             _radius_kernel(
                 query_words, words, blocks, self_index, radius, block_q, chunk_groups,
                 False, counts, no_d, no_i, buf_d, buf_j, n_hits,
@@ -823,13 +798,13 @@ class HammingIndex(BaseEstimator):
         overflow = np.flatnonzero(n_hits > _RADIUS_BUFFER)
         if overflow.size:
             no_buf_d, no_buf_j = buf_d[:, :0], buf_j[:, :0]
-            with _kernel_launch():
+            with kernel_launch():
                 _radius_kernel(
                     query_words[overflow], words, blocks, self_index[overflow], radius,
                     _query_blocks(overflow.size), chunk_groups, True, next_pos[overflow].copy(),
                     dist, ind, no_buf_d[overflow], no_buf_j[overflow], n_hits[overflow],
                 )  # fmt: skip
-        with _kernel_launch():
+        with kernel_launch():
             _radius_gather_kernel(buf_d, buf_j, n_hits, next_pos, dist, ind)
         return dist, ind, n_hits
 

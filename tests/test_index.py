@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 
+import skhash.codes
 import skhash.index
 from skhash import LSHHasher, hamming_distances
 from skhash.index import HammingIndex, HashingSearcher
@@ -287,16 +288,16 @@ def test_kernel_launches_are_serialised_under_numba_workqueue(monkeypatch):
     index.kneighbors(database[:2])
     done = threading.Event()
     search = threading.Thread(target=lambda: (index.kneighbors(database[:5]), done.set()))
-    monkeypatch.setattr(skhash.index, "_THREADING_LAYER", ["workqueue"])
-    with skhash.index._LAUNCH_LOCK:
+    monkeypatch.setattr(skhash.codes, "_THREADING_LAYER", ["workqueue"])
+    with skhash.codes._LAUNCH_LOCK:
         search.start()
         assert not done.wait(0.5)  # blocked by the lock
     assert done.wait(30)
     search.join()
-    monkeypatch.setattr(skhash.index, "_THREADING_LAYER", ["omp"])
+    monkeypatch.setattr(skhash.codes, "_THREADING_LAYER", ["omp"])
     done.clear()
     search = threading.Thread(target=lambda: (index.kneighbors(database[:5]), done.set()))
-    with skhash.index._LAUNCH_LOCK:
+    with skhash.codes._LAUNCH_LOCK:
         search.start()
         assert done.wait(30)  # thread-safe layers do not lock
     search.join()

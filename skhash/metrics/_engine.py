@@ -22,7 +22,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from ..codes import as_words, check_packed_codes, n_bits_of, popcount64
+from ..codes import as_words, check_packed_codes, kernel_launch, n_bits_of, popcount64
 
 _NO_SELF = -1
 _PAIRS_PER_THREAD = 2_000_000
@@ -164,13 +164,15 @@ class RetrievalProblem:
         Waking threads costs more than a small problem's work, so a thread is
         used per ``_PAIRS_PER_THREAD`` (query, item) pairs, up to numba's
         thread count. ``numba.set_num_threads`` applies to the calling thread
-        only, and the previous count is restored.
+        only, and the previous count is restored. Launches are serialised where
+        numba's threading layer needs it (:func:`skhash.codes.kernel_launch`).
         """
         previous = numba.get_num_threads()
         pairs = self.n_queries * self.database_words.shape[0]
         numba.set_num_threads(int(min(previous, max(1, pairs // _PAIRS_PER_THREAD))))
         try:
-            yield
+            with kernel_launch():
+                yield
         finally:
             numba.set_num_threads(previous)
 
