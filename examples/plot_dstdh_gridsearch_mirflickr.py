@@ -24,8 +24,8 @@ It reads the MIRFlickr-25K folder of ``SKHASH_DATA_HOME`` (by default the
 ``shared/data`` folder beside the repository). With ``SKHASH_EXAMPLE_SMALL=1``
 it uses a few hundred photos and runs in well under a minute; the full run
 uses the usual protocol (2,000 queries, 5,000 training photos) and takes
-several minutes once the features are cached (``python -m skhash --dataset
-mirflickr25k`` fills the same cache).
+10 to 20 minutes on two CPU cores once the features are cached (``python -m
+skhash --dataset mirflickr25k`` fills the same cache).
 """
 
 # %%
