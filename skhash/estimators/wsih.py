@@ -5,13 +5,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _assert_all_finite, check_array, check_memory, column_or_1d
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 
-from ._base import BaseHasher
+from ._base import BaseHasher, _check_random_state
 from ._torch import resolve_device, skorch_verbose, torch_rng, torch_seed
 from ._wsih_modules import HashingLoss, HashingNetwork, PrototypeLoss, PrototypeNetwork
 
@@ -446,7 +445,7 @@ class WSIHHasher(BaseHasher):
             The fitted hasher.
         """
         X = self._validate_fit_input(X)
-        self._fit(X, y, check_random_state(self.random_state))
+        self._fit(X, y, _check_random_state(self.random_state))
         return self
 
     def _fit(self, X, y, random_state):
@@ -546,9 +545,7 @@ class WSIHHasher(BaseHasher):
                 f"web_set must be a WebSet or a tuple (X_web, y_web); got a tuple of "
                 f"{len(self.web_set)} items."
             )
-        X_web = check_array(
-            X_web, dtype=np.float32, input_name="web_set X", ensure_min_samples=4
-        )
+        X_web = check_array(X_web, dtype=np.float32, input_name="web_set X", ensure_min_samples=4)
         y_web = column_or_1d(y_web, warn=True)
         if y_web.dtype.kind in "fc":
             _assert_all_finite(y_web, input_name="web_set y")
