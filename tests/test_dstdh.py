@@ -50,7 +50,7 @@ def test_sklearn_compatible(estimator, check):
 
 def test_transform_returns_packed_codes_and_codes_(social):
     X, _, T = social
-    params = {**FAST, "max_epochs": 40, "lr": 0.01, "dropout": 0.0}
+    params = {**FAST, "max_epochs": 60, "lr": 0.01, "dropout": 0.0}
     h = DSTDHHasher(n_bits=16, random_state=0, **params).fit(X, tags=T)
     codes = h.transform(X)
     assert codes.shape == (len(X), 2) and codes.dtype == np.uint8
@@ -61,7 +61,7 @@ def test_transform_returns_packed_codes_and_codes_(social):
     assert h.hyperedge_sigma_ > 0 and h.anchor_sigma_ > 0
     # the network learned its targets on the training set
     agreement = np.mean(unpack_codes(codes) == unpack_codes(h.codes_))
-    assert agreement > 0.9
+    assert agreement > 0.85
 
 
 def test_tags_formats_give_the_same_codes(social):
@@ -316,7 +316,7 @@ def test_pipeline_legacy_fit_params(social):
 
 
 def _routing_pipeline(**params):
-    hasher = RecordingDSTDH(n_bits=8, random_state=0, **{**FAST, **params})
+    hasher = RecordingDSTDH(**{"n_bits": 8, "random_state": 0, **FAST, **params})
     return Pipeline([("scale", StandardScaler()), ("hash", hasher.set_fit_request(tags=True))])
 
 
@@ -380,3 +380,33 @@ def test_metadata_routing_real_data(mirflickr):
                             cv=cv, scoring=scorer).fit(X, labels, tags=T)
         _assert_received([T[f] for f in folds] * 2 + [T])
         assert grid.best_score_ > 0.3
+
+
+@pytest.mark.slow
+def test_tags_beat_itq_and_visual_part_on_mirflickr(mirflickr):
+    """The issue's comparison, small: 500 queries vs 1,500 photos, 32 bits, 2 seeds."""
+    from sklearn.pipeline import make_pipeline
+
+    from skhash.estimators.itq import ITQHasher
+    from skhash.metrics import mean_average_precision
+
+    X, labels, T = mirflickr
+    scores = {"ITQ": [], "DSTDH without tags": [], "DSTDH": []}
+    for seed in (0, 1):
+        perm = np.random.RandomState(seed).permutation(len(X))
+        query, database = perm[:500], perm[500:]
+        for name, hasher, tags in [
+            ("ITQ", ITQHasher(32, random_state=seed), None),
+            ("DSTDH without tags", DSTDHHasher(32, random_state=seed), None),
+            ("DSTDH", DSTDHHasher(32, random_state=seed), T[database]),
+        ]:
+            pipe = make_pipeline(StandardScaler(), hasher)
+            fit_params = {} if tags is None else {f"{pipe.steps[-1][0]}__tags": tags}
+            pipe.fit(X[database], **fit_params)
+            scores[name].append(mean_average_precision(
+                pipe.transform(X[query]), labels[query],
+                pipe.transform(X[database]), labels[database],
+            ))
+    means = {name: np.mean(s) for name, s in scores.items()}
+    assert means["DSTDH"] > means["ITQ"] + 0.01, scores
+    assert means["DSTDH"] > means["DSTDH without tags"] + 0.005, scores

@@ -160,12 +160,19 @@ class DSTDHHasher(BaseHasher):
     ----------
     n_bits : int, default=32
         Number of bits, a positive multiple of 8.
-    alpha : float, default=1e-2
-        Weight of the anchor-graph (visual) affinity.
-    beta : float, default=1e-3
-        Weight of the hypergraph (image-concept) affinity.
+    alpha : float, default=0.03
+        Weight of the anchor-graph (visual) affinity (the authors' code:
+        0.01). What matters is its ratio to ``mu``: graph smoothing acts
+        during the first iterations, while ``mu`` is small.
+    beta : float, default=0.05
+        Weight of the hypergraph (image-concept) affinity (the authors' code:
+        0.001).
     nu : float, default=1e-3
         Weight of the consistency with the network output.
+    gamma : float, default=1.0
+        Weight of the L2,1 instance term between the codes and their linear
+        prediction from the tags (1 in the paper); the noise matrix's
+        shrinkage threshold is ``gamma / mu``.
     n_anchors : int, default=100
         Number of k-means anchors of the anchor graph (at most the number of
         training samples).
@@ -183,8 +190,21 @@ class DSTDHHasher(BaseHasher):
         Width of the incidence kernel ``exp(-d^2 / (2 sigma^2))``; ``"auto"``
         is the mean distance of a sample to its nearest hyperedge centre. (The
         authors' fixed 40 makes every weight about 1 on unit-norm features.)
-    tag_scale : float, default=1.0
-        Factor applied to the tags in the hypergraph's concatenated space.
+    tag_scale : float, default=1.5
+        Factor applied to the (unit-norm) tag rows in the hypergraph's
+        concatenated space, against unit-norm features.
+    tag_normalize : bool, default=True
+        Scale each photo's tag row to unit norm in the hypergraph's
+        concatenated space (as the features are), so that distances measure
+        how much two tag sets overlap rather than how many tags each photo
+        has. False is the paper's raw binary tags.
+    deflate : bool, default=True
+        Remove the trivial eigenvector (eigenvalue 1) from both affinities:
+        ``S_a - 11'/n`` and ``Theta - u u'`` with ``u`` proportional to the
+        square root of the vertex degrees. That direction only pushes every
+        code towards the same value; without it, strong graph weights
+        collapse the bits into unbalanced, redundant ones. False is the
+        paper's formulation.
     mu : float, default=1e-2
         Initial ADMM penalty.
     rho : float, default=1.1
@@ -227,7 +247,7 @@ class DSTDHHasher(BaseHasher):
         "weight_decay": 5e-4}``.
     lr : float, default=1e-3
         Learning rate.
-    max_epochs : int, default=30
+    max_epochs : int, default=20
         Training epochs per round.
     batch_size : int, default=128
         Mini-batch size.
@@ -305,6 +325,7 @@ class DSTDHHasher(BaseHasher):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "nu": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
         "n_anchors": [Interval(Integral, 1, None, closed="left")],
         "n_nearest_anchors": [Interval(Integral, 1, None, closed="left")],
         "anchor_sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
@@ -312,6 +333,8 @@ class DSTDHHasher(BaseHasher):
         "n_nearest_hyperedges": [Interval(Integral, 1, None, closed="left"), None],
         "hyperedge_sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "tag_scale": [Interval(Real, 0, None, closed="neither")],
+        "tag_normalize": ["boolean"],
+        "deflate": ["boolean"],
         "mu": [Interval(Real, 0, None, closed="neither")],
         "rho": [Interval(Real, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -337,16 +360,19 @@ class DSTDHHasher(BaseHasher):
         self,
         n_bits=32,
         *,
-        alpha=1e-2,
-        beta=1e-3,
+        alpha=0.03,
+        beta=0.05,
         nu=1e-3,
+        gamma=1.0,
         n_anchors=100,
         n_nearest_anchors=2,
         anchor_sigma="auto",
         n_hyperedges=500,
         n_nearest_hyperedges=5,
         hyperedge_sigma="auto",
-        tag_scale=1.0,
+        tag_scale=1.5,
+        tag_normalize=True,
+        deflate=True,
         mu=1e-2,
         rho=1.1,
         max_iter=100,
@@ -361,7 +387,7 @@ class DSTDHHasher(BaseHasher):
         optimizer="adam",
         optimizer_params=None,
         lr=1e-3,
-        max_epochs=30,
+        max_epochs=20,
         batch_size=128,
         threshold="zero",
         device="auto",
@@ -372,6 +398,7 @@ class DSTDHHasher(BaseHasher):
         self.alpha = alpha
         self.beta = beta
         self.nu = nu
+        self.gamma = gamma
         self.n_anchors = n_anchors
         self.n_nearest_anchors = n_nearest_anchors
         self.anchor_sigma = anchor_sigma
@@ -379,6 +406,8 @@ class DSTDHHasher(BaseHasher):
         self.n_nearest_hyperedges = n_nearest_hyperedges
         self.hyperedge_sigma = hyperedge_sigma
         self.tag_scale = tag_scale
+        self.tag_normalize = tag_normalize
+        self.deflate = deflate
         self.mu = mu
         self.rho = rho
         self.max_iter = max_iter
@@ -506,6 +535,7 @@ class DSTDHHasher(BaseHasher):
             n_nearest=self.n_nearest_anchors,
             sigma=self.anchor_sigma,
             max_kmeans_samples=self.max_kmeans_samples,
+            deflate=self.deflate,
             random_state=random_state,
         )
         self.anchor_sigma_ = graph.sigma
@@ -519,7 +549,9 @@ class DSTDHHasher(BaseHasher):
                 n_nearest=self.n_nearest_hyperedges,
                 sigma=self.hyperedge_sigma,
                 tag_scale=self.tag_scale,
+                tag_normalize=self.tag_normalize,
                 max_kmeans_samples=self.max_kmeans_samples,
+                deflate=self.deflate,
                 random_state=random_state,
             )
             self.hyperedge_sigma_ = hyper.sigma
@@ -553,6 +585,7 @@ class DSTDHHasher(BaseHasher):
                     alpha=self.alpha,
                     beta=self.beta,
                     nu=self.nu,
+                    gamma=self.gamma,
                     mu=self.mu,
                     rho=self.rho,
                     max_iter=self.max_iter,
