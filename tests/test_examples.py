@@ -53,6 +53,9 @@ def test_example_runs(path, tmp_path, feature_cache):
         "MPLBACKEND": "Agg",
     }
     env.setdefault("SKHASH_DATA_HOME", str(SHARED_DATA_DIR))
+    # Small data gain nothing from threads; on a busy machine, spinning OpenMP
+    # threads (torch, BLAS) make small fits many times slower.
+    env.setdefault("OMP_NUM_THREADS", "1")
     result = subprocess.run(
         [sys.executable, str(path)],
         cwd=tmp_path,
