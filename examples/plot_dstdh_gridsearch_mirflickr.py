@@ -150,7 +150,7 @@ hasher = DSTDHHasher(
 ).set_fit_request(tags=True)
 search = GridSearchCV(
     Pipeline([("scale", StandardScaler()), ("hash", hasher)]),
-    param_grid={"hash__alpha": [1e-2, 1.0], "hash__beta": [1e-3, 1e-1]},
+    param_grid={"hash__alpha": [0.03, 0.3], "hash__beta": [0.005, 0.05]},
     scoring=make_hashing_scorer("mean_average_precision"),
     cv=2 if SMALL else 3,
 )
