@@ -137,6 +137,6 @@ def make_hashing_scorer(metric, *, query_fraction=None, random_state=0, **metric
 
 
 map_scorer = make_hashing_scorer("mean_average_precision")
-map_at_1000_scorer = make_hashing_scorer("mean_average_precision", k=1000)
+map_at_1000_scorer = make_hashing_scorer("mean_average_precision", k=1000, normalize="retrieved")
 precision_at_1000_scorer = make_hashing_scorer("precision_at_k", k=1000)
 precision_within_radius_2_scorer = make_hashing_scorer("precision_within_radius", radius=2)
