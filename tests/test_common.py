@@ -2,12 +2,23 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skhash import ITQHasher, LSHHasher, PCAHasher
+from skhash import DSTDHHasher, ITQHasher, LSHHasher, PCAHasher
 
 ESTIMATORS = [
     LSHHasher(n_bits=8, random_state=0),
     PCAHasher(n_bits=8, random_state=0),
     ITQHasher(n_bits=8, n_iter=5, random_state=0),
+    # small graphs and few iterations keep the checks fast; DSTDH's ITQ start
+    # adds random PCA-space directions when there are fewer features than bits
+    DSTDHHasher(
+        n_bits=8,
+        n_anchors=8,
+        n_hyperedges=10,
+        max_iter=10,
+        itq_iter=5,
+        max_epochs=3,
+        random_state=0,
+    ),
 ]
 
 # PCA-based hashers project on n_bits principal directions, so they need at

@@ -12,7 +12,6 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skhash.codes import unpack_codes
@@ -42,12 +41,7 @@ def social():
     return make_social_images()
 
 
-# -- scikit-learn contract ----------------------------------------------------
-@parametrize_with_checks([DSTDHHasher(n_bits=8, random_state=0, **FAST)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
+# -- scikit-learn contract: check_estimator runs in tests/test_common.py ------
 def test_transform_returns_packed_codes_and_codes_(social):
     X, _, T = social
     params = {**FAST, "max_epochs": 60, "lr": 0.01, "dropout": 0.0}

@@ -7,14 +7,13 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNet
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from ..codes import pack_codes
-from ._base import BaseHasher
+from ._base import BaseHasher, _check_random_state
 from ._dstdh_solver import (
     TagLeastSquares,
     anchor_graph,
@@ -128,9 +127,7 @@ def _accepts(module, name):
         parameters = inspect.signature(module).parameters
     except (TypeError, ValueError):
         return False
-    return name in parameters or any(
-        p.kind == p.VAR_KEYWORD for p in parameters.values()
-    )
+    return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
 
 
 class DSTDHHasher(BaseHasher):
@@ -468,23 +465,17 @@ class DSTDHHasher(BaseHasher):
         """
         X = self._validate_fit_input(X)
         tags = check_tags(tags, X.shape[0])
-        self._fit(X, y, check_random_state(self.random_state), tags=tags)
+        self._fit(X, y, _check_random_state(self.random_state), tags=tags)
         return self
 
     def _build_module_params(self, n_features):
-        module_params = {
-            f"module__{k}": v for k, v in (self.module_params or {}).items()
-        }
+        module_params = {f"module__{k}": v for k, v in (self.module_params or {}).items()}
         if module_params and self.module is not None and not isinstance(self.module, type):
-            raise ValueError(
-                "module_params needs module to be a class, not a module instance."
-            )
+            raise ValueError("module_params needs module to be a class, not a module instance.")
         if self.module is None:
             sizes = self.hidden_layer_sizes
             if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-                raise ValueError(
-                    f"hidden_layer_sizes must hold positive ints, got {sizes!r}."
-                )
+                raise ValueError(f"hidden_layer_sizes must hold positive ints, got {sizes!r}.")
             module = HashMLP
             defaults = {
                 "module__hidden_layer_sizes": tuple(int(h) for h in sizes),
@@ -516,9 +507,7 @@ class DSTDHHasher(BaseHasher):
                 "optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer "
                 f"subclass, got {optimizer!r}."
             )
-        optimizer_params = {
-            f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()
-        }
+        optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
         return _DSTDHNet(
             module=module,
             criterion=nn.MSELoss,
@@ -588,9 +577,7 @@ class DSTDHHasher(BaseHasher):
                     f"{self.n_bits}) outputs; got output shape {out.shape} for "
                     f"input shape {X[:2].shape}."
                 )
-            module_takes_tags = tags is not None and _accepts(
-                self.net_.module_.forward, "tags"
-            )
+            module_takes_tags = tags is not None and _accepts(self.net_.module_.forward, "tags")
             for round_ in range(self.n_rounds):
                 prefix = f"[DSTDH] round {round_ + 1}/{self.n_rounds} " if verbose else ""
                 Z, objectives = dstdh_admm(
