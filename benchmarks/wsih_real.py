@@ -57,11 +57,20 @@ from cache_features import DEFAULT_DATA_HOME, first_per_class  # noqa: E402
 METHODS = ("WSIH", "WSIH, transfers off", "ITQ")
 
 
-def mirflickr_setting(data_home, *, split="test", n_queries=2000, n_validation=1000, seed=0):
-    """The MIRFlickr-25K webly supervised setting (see the module docstring)."""
+def mirflickr_setting(
+    data_home, *, split="test", n_photos=None, n_queries=2000, n_validation=1000, seed=0
+):
+    """The MIRFlickr-25K webly supervised setting (see the module docstring).
+
+    ``n_photos`` restricts it to the first photos of the collection (a
+    smaller setting; the first 2,000 share their cached features with the
+    other tests).
+    """
     mir = load_mirflickr25k(Path(data_home) / "mirflickr25k")
-    X = cached_features(mir.paths, image_size=128)
-    web = make_web_set(mir.tags, mir.tag_names, mir.label_names)
+    photos = slice(n_photos)
+    X = cached_features(mir.paths[photos], image_size=128)
+    labels = mir.labels[photos]
+    web = make_web_set(mir.tags[photos], mir.tag_names, mir.label_names)
     target = np.setdiff1d(np.arange(len(X)), web.indices)
     target = check_random_state(seed).permutation(target)
     test_queries, rest = target[:n_queries], target[n_queries:]
@@ -74,8 +83,8 @@ def mirflickr_setting(data_home, *, split="test", n_queries=2000, n_validation=1
         web_set=WebSet(X[web.indices], np.asarray(web.target_names)[web.target]),
         X_train=X[database],
         X_query=X[queries],
-        y_query=mir.labels[queries],
-        y_database=mir.labels[database],
+        y_query=labels[queries],
+        y_database=labels[database],
     )
 
 

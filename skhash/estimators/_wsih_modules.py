@@ -13,6 +13,7 @@ __all__ = [
     "decorrelation_loss",
     "prototype_attention",
     "quantization_loss",
+    "reconstruction_loss",
     "relation_loss",
     "similarity_loss",
 ]
@@ -175,6 +176,16 @@ def relation_loss(h, x, scale=1.2):
     return F.mse_loss(_cosine(h), scale * S)
 
 
+def reconstruction_loss(x_rec, x):
+    """Feature reconstruction: ``MSE(x_rec, x)`` over the mean per-feature variance of ``x``.
+
+    Dividing by the variance makes the loss independent of the scale of the
+    features (1 is the error of predicting the batch mean), so that one weight
+    suits features of any extractor.
+    """
+    return F.mse_loss(x_rec, x) / x.var(dim=0).mean().clamp_min(1e-12)
+
+
 def quantization_loss(h):
     """Quantisation: ``MSE(h, sign(h))``, ``sign(0) = +1``."""
     return F.mse_loss(h, torch.where(h >= 0, 1.0, -1.0).to(h.dtype))
@@ -233,5 +244,5 @@ class HashingLoss(_WeightedLoss):
 
     def forward(self, y_pred, x):
         h, x_rec = y_pred
-        terms = [relation_loss(h, x), quantization_loss(h), F.mse_loss(x_rec, x)]
+        terms = [relation_loss(h, x), quantization_loss(h), reconstruction_loss(x_rec, x)]
         return self.combine(terms)

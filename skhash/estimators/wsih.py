@@ -258,14 +258,15 @@ class WSIHHasher(BaseHasher):
         ``d <= 4096``, each at least ``2 * n_bits``.
     dropout : float, default=0.4
         Dropout rate after ``enc2``.
-    stage1_epochs : int, default=60
-        Training epochs of the prototype network.
+    stage1_epochs : int, default=10
+        Training epochs of the prototype network. Few: longer training fits
+        the web set's label noise (see Notes).
     stage1_batch_size : int, default=256
         Mini-batch size of stage 1.
     stage1_lr : float, default=1e-3
         Adam learning rate of stage 1.
-    classification_weight : float, default=1.0
-        Weight of the cross-entropy of the concept classifier.
+    classification_weight : float, default=10.0
+        Weight of the cross-entropy of the concept classifier (the paper's).
     similarity_weight : float, default=1.0
         Weight of the similarity preservation loss
         ``MSE(relu(cos(h_i, h_j)), [y_i = y_j])``.
@@ -279,21 +280,25 @@ class WSIHHasher(BaseHasher):
         Mini-batch size of stage 2 (also the size of the batch relations).
     stage2_lr : float, default=2e-4
         Adam learning rate of stage 2.
-    relation_weight : float, default=10.0
-        Weight of the relation reconstruction loss.
+    relation_weight : float, default=0.03
+        Weight of the relation reconstruction loss (the paper's 10 makes the
+        codes copy the input features' own similarities and undoes the
+        transfer; see Notes).
     quantization_weight : float, default=1.0
         Weight of the quantisation loss ``MSE(h, sign(h))``.
     reconstruction_weight : float, default=1.0
-        Weight of the feature reconstruction loss ``MSE(decoder(h), x)``.
+        Weight of the feature reconstruction loss ``MSE(decoder(h), x)``,
+        divided by the mean per-feature variance of the batch so that the
+        weight does not depend on the scale of the features.
     parameter_transfer : bool, default=True
         Initialise the hashing network's encoder from stage 1 and freeze its
         first ``n_frozen_layers`` layers. If False, the hashing network starts
         from a random initialisation and every layer is trained.
     prototype_attention : bool, default=True
         Apply prototype attention after ``enc1`` (feature-level transfer).
-    n_frozen_layers : int in {0, 1, 2, 3}, default=2
+    n_frozen_layers : int in {0, 1, 2, 3}, default=1
         Number of leading encoder layers kept frozen (no gradient, evaluation
-        mode) in stage 2 under parameter transfer.
+        mode) in stage 2 under parameter transfer (the paper freezes 2).
     memory : str, joblib.Memory or None, default=None
         Where to cache stage 1, as in :class:`~sklearn.pipeline.Pipeline`:
         a directory or a :class:`joblib.Memory`. The cache is keyed by the web
@@ -324,6 +329,28 @@ class WSIHHasher(BaseHasher):
         The torch device used.
     n_features_in_ : int
         Number of features seen during fit.
+
+    Notes
+    -----
+    Where this implementation departs from the paper's constants, on purpose:
+
+    - The bit balance and decorrelation losses have their principled forms
+      (squared per-bit mean; ``||h'h/b - I||_F^2``), the prototypes are means
+      over the whole web set in evaluation mode, and the feature
+      reconstruction error is divided by the feature variance.
+    - The defaults were chosen on held-out *target* images of two real webly
+      supervised settings (``benchmarks/wsih_real.py --split validation``:
+      MIRFlickr-25K with a web set found through user tags, CIFAR-10 with
+      the CIFAR-10N ``worse`` labels, 40% wrong; EfficientNet-Lite0
+      features), never on the test queries. The paper's weights (relation 10,
+      two frozen layers, long stage-1 training) gave codes no better than ITQ
+      on these features: the relation loss then dominates, and its target is
+      the input features' own cosine similarities, so the network learns
+      ITQ-like codes and forgets what was transferred. With relation weight
+      0.03, one frozen layer and 10 stage-1 epochs (longer training fits the
+      noisy labels), WSIH beats both ITQ and itself with both transfers off
+      in both settings, at 32 and 64 bits (the benchmark's table is in the
+      README).
 
     See Also
     --------
@@ -383,22 +410,22 @@ class WSIHHasher(BaseHasher):
         web_set=None,
         hidden_sizes="auto",
         dropout=0.4,
-        stage1_epochs=60,
+        stage1_epochs=10,
         stage1_batch_size=256,
         stage1_lr=1e-3,
-        classification_weight=1.0,
+        classification_weight=10.0,
         similarity_weight=1.0,
         balance_weight=0.1,
         decorrelation_weight=0.1,
         stage2_epochs=20,
         stage2_batch_size=128,
         stage2_lr=2e-4,
-        relation_weight=10.0,
+        relation_weight=0.03,
         quantization_weight=1.0,
         reconstruction_weight=1.0,
         parameter_transfer=True,
         prototype_attention=True,
-        n_frozen_layers=2,
+        n_frozen_layers=1,
         memory=None,
         device="auto",
         random_state=None,
