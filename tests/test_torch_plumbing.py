@@ -370,7 +370,7 @@ def test_grid_search_agrees_with_one_and_two_jobs(deep):
     grid = {lr: [1e-3, 3e-2]}
     results = []
     for n_jobs in (1, 2):
-        search = GridSearchCV(make(), grid, scoring=map_scorer(), cv=2, n_jobs=n_jobs)
+        search = GridSearchCV(make(), grid, scoring=map_scorer, cv=2, n_jobs=n_jobs)
         search.fit(X, Y)
         results.append((search.best_params_, search.cv_results_["mean_test_score"]))
     assert results[0][0] == results[1][0]

@@ -348,8 +348,8 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
     In training mode torch's fused CPU kernel sums the batch statistics in
     per-thread partial sums, so the same fit gives slightly different
     weights, and a few different code bits, at 1 and 2 threads. This layer
-    computes them with :func:`torch.var_mean` over the batch dimension, which
-    reduces each feature within one thread; evaluation mode (running
+    computes them with column means over the batch dimension, which reduce
+    each feature within one thread; evaluation mode (running
     statistics) is torch's own. Same parameters, buffers and state-dict keys
     as :class:`torch.nn.BatchNorm1d`; for 2-d inputs ``(batch, features)``.
 
@@ -366,7 +366,11 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
     def forward(self, x):
         if not self.training or x.dim() != 2:
             return super().forward(x)
-        var, mean = torch.var_mean(x, 0, correction=0)
+        # two passes (mean, then mean squared deviation): column sums are thread-independent
+        # and fast, unlike torch.var_mean over the batch dimension
+        mean = x.mean(0)
+        centred = x - mean
+        var = (centred * centred).mean(0)
         if self.track_running_stats:
             with torch.no_grad():
                 n = x.shape[0]
@@ -378,9 +382,8 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
                 self.running_var.lerp_(var * (n / max(n - 1, 1)), momentum)
         scale = torch.rsqrt(var + self.eps)
         if self.affine:
-            scale = scale * self.weight
-            return torch.addcmul(self.bias - mean * scale, x, scale)
-        return (x - mean) * scale
+            return torch.addcmul(self.bias, centred, scale * self.weight)
+        return centred * scale
 
 
 # -- the net -------------------------------------------------------------------------
