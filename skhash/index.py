@@ -42,7 +42,7 @@ _NO_SELF = -1
 _MULTI_HASH_COST = 5000  # codes scanned in the time faiss's multi-index hashing checks one
 _RADIUS_BUFFER = 256  # results per query kept by the first pass of a radius search
 _FAISS_MISSING = (
-    "the 'faiss' backend needs faiss; install it with `pip install skhash[search]` "
+    "the 'faiss' backend needs faiss; install it with `pip install \"scikit-hashing[search]\"` "
     "(or `pip install faiss-cpu`)."
 )
 
@@ -383,7 +383,7 @@ class HammingIndex(BaseEstimator):
     backend : {"auto", "numpy", "faiss"}, default="auto"
         ``"numpy"``: the compiled kernels of this module (no sort and no heap:
         a counting selection per query). ``"faiss"``:
-        :class:`faiss.IndexBinaryFlat` (``pip install skhash[search]``), with
+        :class:`faiss.IndexBinaryFlat` (``pip install "scikit-hashing[search]"``), with
         the same results. ``"auto"`` uses ``"numpy"``, the faster in every
         configuration measured (``benchmarks/bench_search.py``: top-100 over
         1M and 10M codes of 64 bits; also 32 to 512 bits, few and many

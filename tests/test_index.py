@@ -305,7 +305,7 @@ def test_kernel_launches_are_serialised_under_numba_workqueue(monkeypatch):
 
 def test_missing_faiss_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[search\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[search\]\""):
         HammingIndex(backend="faiss").fit(np.zeros((3, 1), dtype=np.uint8))
     # auto does not need faiss, even with multi_hash_tables
     index = HammingIndex(multi_hash_tables=1).fit(np.zeros((3, 1), dtype=np.uint8))
