@@ -28,6 +28,7 @@ from .metrics import (
     precision_recall_curve,
     precision_within_radius,
 )
+from .report import gallery_results, write_report
 
 DATASETS = ("digits", "mirflickr25k", "cifar10")
 COLUMNS = ("method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s")
@@ -80,6 +81,9 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
         y_query=y[query],
         X_database=X[database],
         y_database=y[database],
+        images=dict(
+            query_images=X[query], database_images=X[database], image_shape=(8, 8), cmap="gray_r"
+        ),
         description=(
             f"digits (scikit-learn): {n_queries} queries, {len(database)} database = training "
             "images, 64 pixel features; SIMULATED side information: noisy tags for DSTDH "
@@ -120,6 +124,10 @@ def load_mirflickr_benchmark(
         y_query=data.labels[query],
         X_database=X[database],
         y_database=data.labels[database],
+        images=dict(
+            query_images=[data.paths[i] for i in query],
+            database_images=[data.paths[i] for i in database],
+        ),
         description=(
             f"MIRFlickr-25K: {len(query)} queries, {len(database)} database photos, "
             f"{len(train)} training photos with {data.tags.shape[1]} user tags (DSTDH); web set "
@@ -186,6 +194,10 @@ def load_cifar10_benchmark(
         y_query=test.target[test_idx],
         X_database=X_train_all[target],
         y_database=train.target[train_idx][target],
+        images=dict(
+            query_images=[test.paths[i] for i in test_idx],
+            database_images=[train.paths[i] for i in train_idx[target]],
+        ),
         description=(
             f"CIFAR-10: {len(test_idx)} test queries, {target.sum()} training images as "
             f"database and training set; WSIH web set: {is_web.sum()} other training images "
@@ -250,8 +262,14 @@ def evaluate(query_codes, y_query, database_codes, y_database):
     }
 
 
-def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1):
+def run_benchmark(
+    data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1, galleries=None
+):
     """Fit and evaluate every method at every code length.
+
+    ``galleries``, a dict, is filled with ``(method, n_bits) ->`` the top
+    results of the report's fixed queries (:func:`skhash.report.gallery_results`)
+    when ``data`` has ``images``.
 
     Returns
     -------
@@ -279,6 +297,10 @@ def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, v
                 query_codes, data.y_query, database_codes, data.y_database
             )
             curves[method, n_bits] = (precision, recall)
+            if galleries is not None and "images" in data:
+                galleries[method, n_bits] = gallery_results(
+                    query_codes, data.y_query, database_codes, data.y_database, **data.images
+                )
             _log(
                 verbose,
                 f"[{step:2d}/{total}] {method:5s} {n_bits:3d} bits: mAP {row['mAP']:.4f}, "
@@ -448,7 +470,7 @@ def main(argv=None):
 
     if args.dataset != "digits" and args.data_home is None:
         parser.error(f"--data-home is required for --dataset {args.dataset}")
-    rows, curves = [], {}
+    rows, curves, galleries = [], {}, {}
     for random_state in args.random_state:
         data = load_benchmark(args, random_state=random_state, verbose=verbose)
         if random_state == args.random_state[0]:
@@ -459,6 +481,7 @@ def main(argv=None):
             bits=args.bits,
             random_state=random_state,
             verbose=verbose,
+            galleries=None if curves else galleries,  # the report shows the first state
         )
         for row in seed_rows:
             row["random_state"] = random_state
@@ -474,6 +497,17 @@ def main(argv=None):
     print(format_table(summarize(rows)))
     for path in save_results(rows, curves, args.output, data.description):
         print(f"saved {path}")
+    print(
+        "saved",
+        write_report(
+            args.output,
+            summarize(rows),
+            curves=curves,
+            galleries=galleries,
+            columns=COLUMNS,
+            description=data.description,
+        ),
+    )
     return 0
 
 
