@@ -22,9 +22,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -388,7 +389,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def output_folder(path, *, overwrite=False):
+def output_folder(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """The folder a run writes its results to, created; never an earlier run's.
 
     ``path`` itself when it does not exist, is empty or ``overwrite`` is true;
@@ -419,7 +420,11 @@ def output_folder(path, *, overwrite=False):
     return candidate
 
 
-def run_metadata(argv=None, random_states=(), args=None):
+def run_metadata(
+    argv: Sequence[str] | None = None,
+    random_states: Sequence[int] = (),
+    args: argparse.Namespace | None = None,
+) -> dict[str, Any]:
     """What ``results.json`` records about a run, besides its results.
 
     Parameters
@@ -465,7 +470,13 @@ def run_metadata(argv=None, random_states=(), args=None):
     }
 
 
-def save_results(rows, curves, output, description, metadata=None):
+def save_results(
+    rows: list[dict[str, Any]],
+    curves: dict[tuple[str, int], tuple[Any, Any]],
+    output: str | os.PathLike[str],
+    description: str,
+    metadata: dict[str, Any] | None = None,
+) -> list[Path]:
     """Write ``results.csv``, ``results.json`` and ``precision_recall.png`` to ``output``.
 
     ``metadata`` (see :func:`run_metadata`) is recorded in ``results.json``
@@ -547,7 +558,7 @@ def load_benchmark(args, *, random_state, verbose):
     )
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m skhash``."""
     parser = argparse.ArgumentParser(
         prog="python -m skhash",
@@ -634,7 +645,9 @@ def main(argv=None):
     if output != args.output:
         _log(verbose, f"{args.output} holds an earlier run's results: writing to {output}")
     metadata = run_metadata(argv, args.random_state, args)
-    rows, curves, galleries = [], {}, {}
+    rows: list[dict[str, Any]] = []
+    curves: dict[tuple[str, int], tuple[Any, Any]] = {}
+    galleries: dict[tuple[str, int], Any] = {}
     for random_state in args.random_state:
         data = load_benchmark(args, random_state=random_state, verbose=verbose)
         if random_state == args.random_state[0]:

