@@ -23,7 +23,8 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "plotting needs matplotlib: pip install 'skhash[plot]' or pip install matplotlib"
+            'plotting needs matplotlib: pip install "scikit-hashing[plot]" '
+            "or pip install matplotlib"
         ) from exc
     return plt
 

@@ -1,7 +1,7 @@
 """
-=======================================================
+==========================================================
 What DSTDH and ITQ retrieve: a gallery of MIRFlickr photos
-=======================================================
+==========================================================
 
 A table of mAP says how often a method ranks relevant photos first; it does
 not show *which* photos come back, nor where a method fails.
