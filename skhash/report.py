@@ -130,8 +130,9 @@ table.results td.best { font-weight: bold; }
 .hint { color: #777; font-size: 0.9em; }
 figure { margin: 0; }
 figure.pr img { max-width: 100%%; height: auto; }
-.legend { margin: 0.8em 0; font-size: 0.9em; }
-.legend span { display: inline-block; margin-right: 1.2em; padding: 0.1em 0.4em; }
+.overview { display: flex; flex-wrap: wrap; gap: 1em 2.5em; align-items: flex-start; }
+.about { max-width: 34em; font-size: 0.95em; }
+.legend span { display: table; margin: 0.5em 0; padding: 0.15em 0.5em; }
 .legend .relevant { border: 3px solid var(--rel); }
 .legend .irrelevant { border: 3px solid var(--irr); }
 .legend .tie { border: 3px dashed #555; }
@@ -462,6 +463,7 @@ def write_report(
     )
     for b in bits:
         body.append(f'<section id="bits-{b}" class="bits" data-bits="{b}"><h2>{b} bits</h2>')
+        body.append('<div class="overview">')
         if any(key[1] == b for key in curves) and not _has("matplotlib"):
             body.append('<p class="hint">No curves: matplotlib is not installed.</p>')
         elif any(key[1] == b for key in curves):
@@ -472,18 +474,21 @@ def write_report(
             )
         entries = [(method, g) for (method, n_bits), g in galleries.items() if n_bits == b]
         if entries and not _has("PIL"):
-            body.append('<p class="hint">No gallery: Pillow is not installed.</p>')
+            body.append('<p class="hint">No gallery: Pillow is not installed.</p></div>')
         elif entries:
             k = entries[0][1].neighbors.shape[1]
             body.append(
-                f"<h3>Top {k} results of {len(entries[0][1].queries)} queries</h3>"
+                f'<div class="about"><h3>Top {k} results of {len(entries[0][1].queries)} '
+                "queries</h3><p>A row per query; a line per method. d: Hamming distance to "
+                "the query; results ranked by distance, then database order.</p>"
                 '<p class="legend"><span class="relevant">\u2713 shares a label with the '
-                'query</span><span class="irrelevant">\u2717 shares none</span>'
-                '<span class="tie">dashed, "tie": as far as the last result shown, with '
-                "more database items at that distance not shown</span> d: Hamming distance; "
-                "ties in database order.</p>"
+                'query</span><span class="irrelevant">\u2717 shares no label</span>'
+                '<span class="tie">dashed, "tie": at the distance of the last result shown, '
+                "with more database items at that distance left out</span></p></div></div>"
             )
             body.append(_gallery_section(entries, thumbnails))
+        else:
+            body.append("</div>")
         body.append("</section>")
 
     css = _CSS % {"rel": RELEVANT_COLOR, "irr": IRRELEVANT_COLOR, "size": thumbnail_size}
