@@ -14,9 +14,14 @@ import html
 import importlib.util
 import io
 import math
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils import Bunch
 
 from ._gallery import (
     IRRELEVANT_COLOR,
@@ -28,24 +33,26 @@ from ._gallery import (
     tied_at_cutoff,
     top_k_results,
 )
+from .codes import check_packed_codes
+from .index import _check_int
 
 __all__ = ["gallery_results", "write_report"]
 
 
 def gallery_results(
-    query_codes,
-    query_labels,
-    database_codes,
-    database_labels,
+    query_codes: ArrayLike,
+    query_labels: ArrayLike,
+    database_codes: ArrayLike,
+    database_labels: ArrayLike,
     *,
-    query_images,
-    database_images,
-    image_shape=None,
-    cmap=None,
-    queries=5,
-    k=8,
-    random_state=0,
-):
+    query_images: Sequence[str | os.PathLike] | np.ndarray,
+    database_images: Sequence[str | os.PathLike] | np.ndarray,
+    image_shape: tuple[int, ...] | None = None,
+    cmap: str | None = None,
+    queries: int | ArrayLike = 5,
+    k: int = 8,
+    random_state: int = 0,
+) -> Bunch:
     """What the report's gallery shows for one method at one code length.
 
     Parameters
@@ -90,10 +97,12 @@ def gallery_results(
     >>> gallery.neighbors.shape
     (5, 4)
     """
+    n_queries = len(check_packed_codes(query_codes, name="query_codes"))
+    n_database = len(check_packed_codes(database_codes, name="database_codes"))
     checked_queries, checked_database = image_sets(query_images, database_images, image_shape)
-    checked_queries.check_length(len(query_codes), "query codes")
-    checked_database.check_length(len(database_codes), "database codes")
-    positions = choose_queries(len(query_codes), queries, random_state)
+    checked_queries.check_length(n_queries, "query codes")
+    checked_database.check_length(n_database, "database codes")
+    positions = choose_queries(n_queries, queries, random_state)
     results = top_k_results(
         query_codes, query_labels, database_codes, database_labels, positions, k
     )
@@ -367,17 +376,17 @@ def _gallery_section(entries, thumbnails):
 
 
 def write_report(
-    output,
-    rows,
+    output: str | os.PathLike,
+    rows: Sequence[Mapping[str, Any]],
     *,
-    curves=None,
-    galleries=None,
-    columns=None,
-    title="skhash retrieval benchmark",
-    description=None,
-    thumbnail_size=96,
-    filename="report.html",
-):
+    curves: Mapping[tuple[str, int], tuple[ArrayLike, ArrayLike]] | None = None,
+    galleries: Mapping[tuple[str, int], Bunch] | None = None,
+    columns: Sequence[str] | None = None,
+    title: str = "skhash retrieval benchmark",
+    description: str | None = None,
+    thumbnail_size: int = 96,
+    filename: str = "report.html",
+) -> Path:
     """Write the benchmark's HTML report: results table, precision-recall curves, galleries.
 
     Parameters
@@ -427,7 +436,7 @@ def write_report(
 
     if not rows:
         raise ValueError("rows is empty: the report needs at least one result row.")
-    if not all(isinstance(row, dict) for row in rows):
+    if not all(isinstance(row, Mapping) for row in rows):
         raise TypeError("rows must be a list of dicts, one per table row.")
     if columns is None:
         skip = ("random_state", "random_states")
@@ -444,7 +453,7 @@ def write_report(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     bits = sorted({b for _, b in curves} | {b for _, b in galleries})
-    thumbnails = _Thumbnails(int(thumbnail_size))
+    thumbnails = _Thumbnails(_check_int(thumbnail_size, "thumbnail_size", 8))
 
     body = [f"<header><h1>{_e(title)}</h1>"]
     if description:
