@@ -261,7 +261,9 @@ class RetrievalGalleryDisplay:
         The images of all the queries and of the database: image files
         (read lazily with Pillow and shrunk to thumbnails), or pixel arrays of
         shape (n, height, width), (n, height, width, 3), or (n, n_pixels)
-        with `image_shape`.
+        with `image_shape` (or a list of n arrays of one shape). ``uint8``
+        pixels are shown as they are; other pixels are scaled from the
+        smallest to the largest value of the query and database arrays.
     queries : ndarray of shape (n_shown,)
         Positions of the queries shown, among the queries.
     neighbors : ndarray of shape (n_methods, n_shown, k)
