@@ -234,13 +234,13 @@ def _thumbnail_url(images, index, size, cmap):
     buffer = io.BytesIO()
     if images.paths is not None:
         Image.fromarray(pixels).save(buffer, format="JPEG", quality=82)
-        return _data_url(buffer.getvalue(), "image/jpeg"), pixels.shape
+        return _data_url(buffer.getvalue(), "image/jpeg")
     if pixels.ndim == 2 and cmap is not None:
         from matplotlib import colormaps
 
         pixels = (colormaps[cmap](pixels / 255.0)[..., :3] * 255).round().astype(np.uint8)
     Image.fromarray(pixels).save(buffer, format="PNG")
-    return _data_url(buffer.getvalue(), "image/png"), pixels.shape
+    return _data_url(buffer.getvalue(), "image/png")
 
 
 def _format_cell(row, column):
@@ -299,19 +299,32 @@ def _curve_figure(curves, n_bits):
 
 
 class _Thumbnails:
-    """Encodes each image once, however often it is shown."""
+    """The images of a report's galleries, each thumbnail encoded once however often shown.
+
+    Lives for one :func:`write_report` call, which keeps the galleries (and so
+    their images) alive: identities are stable keys.
+    """
 
     def __init__(self, size):
         self.size = size
-        self.cache = {}
+        self.sets = {}
+        self.urls = {}
+
+    def image_sets(self, gallery):
+        """The (query, database) :class:`ImageSet` of a gallery, shared by galleries of one run."""
+        key = (id(gallery.query_images), id(gallery.database_images), gallery.image_shape)
+        if key not in self.sets:
+            self.sets[key] = image_sets(
+                gallery.query_images, gallery.database_images, gallery.image_shape
+            )
+        return self.sets[key]
 
     def img(self, images, index, cmap, alt):
-        key = (id(images), int(index))
-        if key not in self.cache:
-            self.cache[key] = _thumbnail_url(images, int(index), self.size, cmap)
-        url, shape = self.cache[key]
+        key = (id(images), int(index), cmap)
+        if key not in self.urls:
+            self.urls[key] = _thumbnail_url(images, int(index), self.size, cmap)
         css = "thumb" if images.paths is not None else "thumb pixels"
-        return f'<img class="{css}" src="{url}" alt="{_e(alt)}">'
+        return f'<img class="{css}" src="{self.urls[key]}" alt="{_e(alt)}">'
 
 
 def _gallery_section(entries, thumbnails):
@@ -324,15 +337,7 @@ def _gallery_section(entries, thumbnails):
                 f"galleries: every method of a code length must show the same queries; "
                 f"{method} shows {list(gallery.queries)}, {entries[0][0]} {list(queries)}."
             )
-    cache = {}
-    shown = []
-    for method, gallery in entries:
-        key = (id(gallery.query_images), id(gallery.database_images))
-        if key not in cache:
-            cache[key] = image_sets(
-                gallery.query_images, gallery.database_images, gallery.image_shape
-            )
-        shown.append((method, gallery, *cache[key]))
+    shown = [(method, gallery, *thumbnails.image_sets(gallery)) for method, gallery in entries]
     query_set = shown[0][2]
     lines = ['<div class="gallery">']
     for row, query in enumerate(queries):
@@ -398,7 +403,8 @@ def write_report(
         values are shown with 4 decimals (1 for columns ending in ``_s``),
         followed by ``± <column>_std`` when the row has that key and its
         ``random_states`` holds several states. The table sorts by any column
-        when its header is clicked.
+        when its header is clicked; the largest ``mAP``, ``mAP@1000``,
+        ``P@1000`` and ``P(r<=2)`` among the rows of one ``n_bits`` are bold.
     curves : dict, default=None
         ``(method, n_bits) -> (precision, recall)``: one plot per code length.
     galleries : dict, default=None
