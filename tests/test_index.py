@@ -744,3 +744,29 @@ def test_approximate_backend_missing_results_are_flagged():
     named = HammingIndex(300, backend="ivf", nlist=8, nprobe=1)
     named.fit(codes, ids=[f"c{i}" for i in range(400)])
     assert (named.kneighbors(codes[:5])[1][missing] == "").all()
+
+
+def test_hashing_searcher_ids_and_updates():
+    rng = np.random.default_rng(28)
+    X_train, X_database, X_new, X_query = (rng.normal(size=(n, 12)) for n in (300, 200, 40, 10))
+    hasher = LSHHasher(n_bits=16, random_state=0).fit(X_train)
+    names = np.array([f"doc{i}" for i in range(240)])
+    searcher = HashingSearcher(FrozenEstimator(hasher), n_neighbors=6, backend="numpy")
+    searcher.fit(X_database, ids=names[:200]).add(X_new, ids=names[200:]).remove(names[:50])
+    codes = hasher.transform(np.concatenate([X_database, X_new])[50:])
+    reference = HammingIndex(6).fit(codes, ids=names[50:])
+    assert_same_search(searcher.index_, reference, hasher.transform(X_query), ks=(6,))
+    got = searcher.kneighbors(X_query)
+    expected = reference.kneighbors(hasher.transform(X_query))
+    assert_array_equal(got[1], expected[1])
+    assert_array_equal(got[0], expected[0])
+    radius = searcher.radius_neighbors(X_query, radius=3, return_distance=False)
+    for g, e in zip(
+        radius, reference.radius_neighbors(hasher.transform(X_query), 3)[1], strict=True
+    ):
+        assert_array_equal(g, e)
+    params = {"nlist": 4, "nprobe": 2, "hnsw_m": 8, "ef_search": 20}
+    searcher = HashingSearcher(hasher, backend="ivf", **params).fit(X_database)
+    assert searcher.index_.get_params()["nlist"] == 4 and searcher.index_.backend_ == "ivf"
+    with pytest.raises(KeyError, match="not in the index"):
+        searcher.remove([1000])
