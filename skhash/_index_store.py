@@ -267,28 +267,31 @@ class CodeStore:
         self.epoch += 1
 
     # -- search layout ----------------------------------------------------------------------
-    def layout(self):
-        """(row-major 64-bit words of the slots, blocks of 64 codes with words outermost).
-
-        Both are views of buffers extended as codes are added: the words are the
-        codes themselves when a code is a whole number of words, else a padded
-        copy; the blocks are a view of the words for one-word codes, else a copy.
-        """
+    def words(self):
+        """Row-major 64-bit words of the slots: the codes themselves when a code is a
+        whole number of words, else a padded copy extended as codes are added."""
         n = self.n_slots
-        n_words = -(-self.n_bytes // 8)
         if self.n_bytes % 8 == 0:
-            all_words = self.codes.view(np.uint64)
-        else:
-            if self._padded is None or self._padded.shape[0] < n:
-                previous = self._padded
-                self._padded = np.empty((self.codes.shape[0], n_words), dtype=np.uint64)
-                if previous is not None:
-                    self._padded[: self._padded_rows] = previous[: self._padded_rows]
-            self._padded[self._padded_rows : n] = as_words(self.codes[self._padded_rows : n])
-            self._padded_rows = n
-            all_words = self._padded
-        words = all_words[:n]
-        n_groups = n // GROUP
+            # np.asarray: a memory map as a plain array, the type the kernels are compiled for
+            return np.asarray(self.codes).view(np.uint64)[:n]
+        if self._padded is None or self._padded.shape[0] < n:
+            previous = self._padded
+            self._padded = np.empty((self.codes.shape[0], -(-self.n_bytes // 8)), np.uint64)
+            if previous is not None:
+                self._padded[: self._padded_rows] = previous[: self._padded_rows]
+        self._padded[self._padded_rows : n] = as_words(self.codes[self._padded_rows : n])
+        self._padded_rows = n
+        return self._padded[:n]
+
+    def layout(self):
+        """(:meth:`words`, blocks of 64 codes with words outermost).
+
+        The blocks are a view of the words for one-word codes, else a copy
+        extended as codes are added.
+        """
+        words = self.words()
+        n_words = words.shape[1]
+        n_groups = self.n_slots // GROUP
         if n_words == 1:
             return words, words[: n_groups * GROUP].reshape(n_groups, 1, GROUP)
         if self._blocks is None or self._blocks.shape[0] < n_groups:

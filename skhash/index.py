@@ -1115,7 +1115,7 @@ class HammingIndex(BaseEstimator):
             selector, _bitmap = self._selector()  # _bitmap: the memory the selector reads
             if selector is not None:
                 params.sel = selector
-        words, _ = self._numpy_layout()
+        words = self._store.words()
         n_q = query_codes.shape[0]
         step = _chunk_rows(24 * k_search + 1024, n_q, self.working_memory)
         for s in range(0, n_q, step):
