@@ -119,6 +119,17 @@ class CodeStore:
         self._padded = self._blocks = None
         self._padded_rows = self._blocks_groups = 0
 
+    def __getstate__(self):
+        # pickle the used rows only, as plain arrays, without the derived search layouts
+        state = self.__dict__.copy()
+        state["codes"] = np.array(self.codes[: self.n_slots])
+        if self.ids is not None:
+            state["ids"] = np.array(self.ids[: self.n_slots])
+        if self.alive is not None:
+            state["alive"] = self.alive[: -(-self.n_slots // GROUP)].copy()
+        state.update(directory=None, _padded=None, _blocks=None, _padded_rows=0, _blocks_groups=0)
+        return state
+
     # -- state --------------------------------------------------------------------------
     @property
     def n_live(self):
@@ -321,10 +332,13 @@ def _crc32(array):
 
 
 def _write_array(path, array):
-    with open(path, "wb") as f:
+    # a new file moved into place: an index memory-mapping the old one keeps reading it
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
         array = np.ascontiguousarray(array)
         if array.size:
             f.write(memoryview(array.reshape(-1).view(np.uint8)))
+    os.replace(tmp, path)
     return {"bytes": int(array.nbytes), "crc32": _crc32(array)}
 
 
