@@ -315,6 +315,42 @@ def open_100m(folder):
     shutil.rmtree(path)
 
 
+def bench_updates(n_total, batch, rng):
+    """Time of add and remove batches as the index grows: flat if amortised O(batch)."""
+    codes = rng.integers(0, 256, size=(n_total, 8), dtype=np.uint8)
+    ids = rng.permutation(10 * n_total)[:n_total]
+    index = HammingIndex(10).fit(codes[:batch], ids=ids[:batch])
+    adds, removes = [], []
+    for start in range(batch, n_total, batch):
+        t = time.perf_counter()
+        index.add(codes[start : start + batch], ids=ids[start : start + batch])
+        adds.append(time.perf_counter() - t)
+    gone = rng.permutation(ids)[: n_total * 3 // 4]
+    for start in range(0, gone.size, batch):
+        t = time.perf_counter()
+        index.remove(gone[start : start + batch])
+        removes.append(time.perf_counter() - t)
+    fresh = HammingIndex(10).fit(index.codes_, ids=index.ids_)
+    queries = codes[:50]
+    same = all(
+        np.array_equal(a, b) for a, b in zip(index.kneighbors(queries), fresh.kneighbors(queries),
+                                             strict=True)
+    )  # fmt: skip
+    n = len(adds) // 10 or 1
+    print(
+        f"\nUpdates: {n_total:,} codes with int64 ids added in batches of {batch:,}, then 3/4 of "
+        f"them removed in random order, in batches of {batch:,}\n"
+        f"  add: {1e9 * np.mean(adds[:n]) / batch:.0f} ns a code over the first {n} batches, "
+        f"{1e9 * np.mean(adds[-n:]) / batch:.0f} ns over the last {n} (max batch "
+        f"{1e3 * max(adds):.1f} ms)\n"
+        f"  remove: {1e9 * np.mean(removes[:n]) / batch:.0f} ns a code over the first {n} "
+        f"batches, {1e9 * np.mean(removes[-n:]) / batch:.0f} ns over the last {n} (max batch "
+        f"{1e3 * max(removes):.1f} ms, compactions included)\n"
+        f"  searches equal to a fresh fit on the survivors: {same}"
+    )
+    return same
+
+
 def bench_dask(folder, label, n_queries, chunk, rng):
     import dask.array as da
     import distributed
@@ -382,6 +418,7 @@ def main():
     parser.add_argument("--no-100m", action="store_true")
     parser.add_argument("--dask-queries", type=int, default=2000)
     parser.add_argument("--folder", default=None, help="where indexes are saved (a temp dir)")
+    parser.add_argument("--updates-only", action="store_true", help="only the add/remove part")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.real_size, args.no_100m = [100_000, 1_000_000], 100_000, True
@@ -400,7 +437,10 @@ def main():
     folder = args.folder or tempfile.mkdtemp(prefix="bench_index_")
     warm_up()
     rng = np.random.default_rng(0)
-    ok, verdicts = True, []
+    ok = bench_updates(1_000_000, 10_000, np.random.default_rng(5))
+    if args.updates_only:
+        return 0 if ok else 1
+    verdicts = []
     for n in args.sizes:
         database = rng.integers(0, 256, size=(n, 8), dtype=np.uint8)
         queries = rng.integers(0, 256, size=(args.queries, 8), dtype=np.uint8)

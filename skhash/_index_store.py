@@ -80,23 +80,30 @@ class IdDirectory:
         self.runs = []
 
     def insert(self, keys, slots):
-        order = np.lexsort((slots, keys))
+        """Add keys with their slots, which are larger than any slot inserted before."""
+        # Stable sorts keep equal keys (an id removed and added again) in slot order;
+        # on two sorted runs numpy's stable sort (timsort) is a linear merge.
+        order = np.argsort(keys, kind="stable")
         self.runs.append((keys[order], slots[order]))
         while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
             (k2, s2), (k1, s1) = self.runs.pop(), self.runs.pop()
             keys, slots = np.concatenate([k1, k2]), np.concatenate([s1, s2])
-            order = np.lexsort((slots, keys))
+            order = np.argsort(keys, kind="stable")
             self.runs.append((keys[order], slots[order]))
 
     def newest(self, keys):
         """Largest slot ever given to each key, -1 for keys never seen."""
+        order = np.argsort(keys)  # sorted keys make numpy's binary searches cache-friendly
+        keys = keys[order]
         found = np.full(keys.shape[0], -1, dtype=np.int64)
         for run_keys, run_slots in self.runs:
             end = np.searchsorted(run_keys, keys, side="right")
             hit = end > 0
             hit[hit] = run_keys[end[hit] - 1] == keys[hit]
             found[hit] = np.maximum(found[hit], run_slots[end[hit] - 1])
-        return found
+        out = np.empty_like(found)
+        out[order] = found
+        return out
 
 
 class CodeStore:
