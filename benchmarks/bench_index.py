@@ -414,6 +414,7 @@ def main():
     parser.add_argument("--min-recall", type=float, default=0.95)
     parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
     parser.add_argument("--no-real", action="store_true")
+    parser.add_argument("--no-random", action="store_true")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-100m", action="store_true")
     parser.add_argument("--dask-queries", type=int, default=2000)
@@ -437,11 +438,13 @@ def main():
     folder = args.folder or tempfile.mkdtemp(prefix="bench_index_")
     warm_up()
     rng = np.random.default_rng(0)
-    ok = bench_updates(1_000_000, 10_000, np.random.default_rng(5))
+    ok = True
+    if not args.no_random:
+        ok = bench_updates(1_000_000, 10_000, np.random.default_rng(5))
     if args.updates_only:
         return 0 if ok else 1
     verdicts = []
-    for n in args.sizes:
+    for n in [] if args.no_random else args.sizes:
         database = rng.integers(0, 256, size=(n, 8), dtype=np.uint8)
         queries = rng.integers(0, 256, size=(args.queries, 8), dtype=np.uint8)
         label = f"random {n // 1_000_000}M" if n >= 1_000_000 else f"random {n // 1000}k"
