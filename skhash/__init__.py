@@ -2,7 +2,18 @@
 
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
-from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
+from .estimators import (
+    AGHHasher,
+    BaseHasher,
+    CCAITQHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 from .features import ImageFeatureExtractor
 from .index import HammingIndex, HashingSearcher
 
@@ -12,7 +23,9 @@ __version__ = "0.1.0"
 _LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
 
 __all__ = [
+    "AGHHasher",
     "BaseHasher",
+    "CCAITQHasher",
     "DSTDHHasher",
     "HammingIndex",
     "HashingSearcher",
@@ -20,6 +33,10 @@ __all__ = [
     "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
+    "SDHHasher",
+    "SGHHasher",
+    "SHHasher",
+    "SpHHasher",
     "WSIHHasher",
     "WebSet",
     "__version__",
