@@ -63,8 +63,9 @@ def cca_directions(X, Y, n_components, reg_x=1e-4, reg_y=1e-4):
     Y = sp.csr_matrix(Y, dtype=np.float64)
     t = Y.shape[1]
     mu_y = np.asarray(Y.mean(axis=0)).ravel()
-    Cyy = ((Y.T @ Y).toarray() - n * np.outer(mu_y, mu_y)) / (n - 1)
-    Cyy = (Cyy + Cyy.T) / 2
+    Cyy = (Y.T @ Y).toarray()  # t x t; Y itself is never densified
+    Cyy -= n * np.outer(mu_y, mu_y)
+    Cyy /= n - 1
     ridge_y = reg_y * max(float(np.trace(Cyy)) / max(t, 1), np.finfo(np.float64).tiny)
     e_y, Q_y = np.linalg.eigh(Cyy)
     top = max(float(e_y.max()), 0.0) if t else 0.0
@@ -82,8 +83,9 @@ def cca_directions(X, Y, n_components, reg_x=1e-4, reg_y=1e-4):
     Cxx.flat[:: d + 1] += reg_x * max(float(np.trace(Cxx)) / d, np.finfo(np.float64).tiny)
     L = np.linalg.cholesky(Cxx)
     # (C_yy + ridge_y I)^-1/2 C_yx L^-T : (t, d)
-    inv_sqrt = Q_y / np.sqrt(np.maximum(e_y, 0) + ridge_y)
-    B = scipy.linalg.solve_triangular(L, (inv_sqrt.T @ Cyx).T, lower=True)  # (d, t)
+    del Cyy
+    Q_y /= np.sqrt(np.maximum(e_y, 0) + ridge_y)
+    B = scipy.linalg.solve_triangular(L, (Q_y.T @ Cyx).T, lower=True)  # (d, t)
     K = B @ B.T
     evals, evecs = np.linalg.eigh((K + K.T) / 2)
     order = np.argsort(evals)[::-1][:n_components]

@@ -44,10 +44,10 @@ def spectral_hashing_modes(ranges, n_bits):
     """
     ranges = np.asarray(ranges, dtype=np.float64)
     n_dims = ranges.shape[0]
-    max_mode = np.ceil((n_bits + 1) * ranges / ranges.max()).astype(int) - 1
+    max_mode = np.maximum(np.ceil((n_bits + 1) * ranges / ranges.max()).astype(int) - 1, 0)
     dims = np.repeat(np.arange(n_dims), max_mode)
     ks = np.concatenate([np.arange(1, m + 1) for m in max_mode])
-    frequencies = (ks * np.pi / ranges[dims]) ** 2
+    frequencies = (ks * np.pi / ranges[dims]) ** 2  # dims of zero range have no modes
     order = np.argsort(frequencies, kind="stable")[:n_bits]
     modes = np.zeros((n_bits, n_dims), dtype=int)
     modes[np.arange(n_bits), dims[order]] = ks[order]
@@ -133,19 +133,18 @@ class SHHasher(BaseHasher):
     """
 
     def _fit(self, X, y, random_state):
+        if not np.any(np.ptp(X, axis=0) > 0):
+            raise ValueError("X is constant: all training samples coincide; SHHasher needs spread.")
         n_components = min(self.n_bits, X.shape[1], X.shape[0])
         self.pca_ = PCA(n_components=n_components, random_state=random_state).fit(X)
         V = self.pca_.transform(X)
         self.min_ = V.min(axis=0)
         self.max_ = V.max(axis=0)
         ranges = self.max_ - self.min_
-        if not np.all(ranges > 0):
-            raise ValueError(
-                "X has a principal direction along which all training samples coincide "
-                "(zero range); SHHasher needs X of rank at least min(n_bits, n_features)."
-            )
         self.modes_ = spectral_hashing_modes(ranges, self.n_bits)
-        self.frequencies_ = self.modes_ * (np.pi / ranges)
+        self.frequencies_ = np.divide(
+            self.modes_ * np.pi, ranges, out=np.zeros(self.modes_.shape), where=self.modes_ > 0
+        )
         return self
 
     def _project(self, X):
