@@ -238,8 +238,7 @@ class AGHHasher(BaseHasher):
                 f"n_nearest_anchors={self.n_nearest_anchors} must not exceed "
                 f"n_anchors={self.n_anchors}."
             )
-        X = np.asarray(X, dtype=np.float64)
-        graph = anchor_graph(
+        graph = anchor_graph(  # distances in float64 chunks; no copy of X
             X,
             n_anchors=self.n_anchors,
             n_nearest=self.n_nearest_anchors,
@@ -258,7 +257,7 @@ class AGHHasher(BaseHasher):
 
     def _project(self, X):
         n_nearest = min(self.n_nearest_anchors, self.anchors_.shape[0])
-        Z = anchor_weights(np.asarray(X, np.float64), self.anchors_, n_nearest, self.sigma_)
+        Z = anchor_weights(X, self.anchors_, n_nearest, self.sigma_)
         Y = np.asarray(Z @ self.projection_)
         if self.thresholds_ is None:
             return Y

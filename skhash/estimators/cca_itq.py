@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseHasher, _check_random_state
 from ._dstdh_solver import check_tags
+from ._kernel import _CHUNK, chunked_matmul
 from ._labels import label_indicator
 from .itq import itq_rotation
 
@@ -58,8 +59,7 @@ def cca_directions(X, Y, n_components, reg_x=1e-4, reg_y=1e-4):
         If ``n_components`` exceeds ``min(n_features, rank(Y_c), n_samples - 1)``.
     """
     n, d = X.shape
-    mean = X.mean(axis=0)
-    Xc = np.asarray(X - mean, dtype=np.float64)
+    mean = X.mean(axis=0, dtype=np.float64)
     Y = sp.csr_matrix(Y, dtype=np.float64)
     t = Y.shape[1]
     mu_y = np.asarray(Y.mean(axis=0)).ravel()
@@ -78,8 +78,15 @@ def cca_directions(X, Y, n_components, reg_x=1e-4, reg_y=1e-4):
             f"n_samples - 1={n - 1}). CCA finds one direction per dimension of the second "
             "view (class labels: n_classes - 1); lower n_bits or use a richer second view."
         )
-    Cyx = np.asarray(Y.T @ Xc) / (n - 1)  # (t, d); centring Y is implicit as Xc is centred
-    Cxx = Xc.T @ Xc / (n - 1)
+    # C_yx and C_xx by chunks of centred rows (centring Y is implicit as X_c is centred)
+    Cyx = np.zeros((t, d))
+    Cxx = np.zeros((d, d))
+    for start in range(0, n, _CHUNK):
+        Xc = np.asarray(X[start : start + _CHUNK], dtype=np.float64) - mean
+        Cyx += np.asarray(Y[start : start + _CHUNK].T @ Xc)
+        Cxx += Xc.T @ Xc
+    Cyx /= n - 1
+    Cxx /= n - 1
     Cxx.flat[:: d + 1] += reg_x * max(float(np.trace(Cxx)) / d, np.finfo(np.float64).tiny)
     L = np.linalg.cholesky(Cxx)
     # (C_yy + ridge_y I)^-1/2 C_yx L^-T : (t, d)
@@ -252,12 +259,13 @@ class CCAITQHasher(BaseHasher):
         W, r, self.mean_, _ = cca_directions(X, view, self.n_bits, self.reg_x, self.reg_y)
         self.correlations_ = r
         self.projection_ = W * r
-        V = (X - self.mean_) @ self.projection_
+        V = chunked_matmul(X, self.projection_) - self.mean_ @ self.projection_
         self.rotation_, self.quantization_errors_ = itq_rotation(V, self.n_iter, random_state)
         return self
 
     def _project(self, X):
-        return (X - self.mean_) @ (self.projection_ @ self.rotation_)
+        W = self.projection_ @ self.rotation_
+        return chunked_matmul(X, W) - self.mean_ @ W
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -223,9 +223,8 @@ shape (n_samples, n_labels)
                 "y has a single class (or a single label present); SDHHasher learns codes "
                 "that separate classes and needs at least 2."
             )
-        X = np.asarray(X, dtype=np.float64)
-        m = min(self.n_anchors, n)
-        self.anchors_ = X[np.sort(random_state.choice(n, m, replace=False))]
+        m = min(self.n_anchors, n)  # X is read by chunks in float64, never copied whole
+        self.anchors_ = np.asarray(X[np.sort(random_state.choice(n, m, replace=False))], np.float64)
         if self.sigma == "auto":  # mean sample-to-anchor distance
             total = sum(
                 np.sqrt(squared_distances(X[s : s + _CHUNK], self.anchors_)).sum()
@@ -266,7 +265,6 @@ shape (n_samples, n_labels)
         return Phi
 
     def _project(self, X):
-        X = np.asarray(X, dtype=np.float64)
         out = np.empty((X.shape[0], self.n_bits))
         for start in range(0, X.shape[0], _CHUNK):  # float64 features, a chunk at a time
             stop = start + _CHUNK

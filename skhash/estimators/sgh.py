@@ -185,31 +185,38 @@ class SGHHasher(BaseHasher):
                 "generalised eigenvector of an m x m problem."
             )
         self.mean_ = X.mean(axis=0, dtype=np.float64)
-        X = np.asarray(X - self.mean_, dtype=np.float64)
-        self.anchors_ = X[np.sort(random_state.choice(n, m, replace=False))]
+
+        def centred(s):  # a chunk of centred rows: no centred copy of X is kept
+            return np.asarray(X[s : s + _CHUNK], dtype=np.float64) - self.mean_
+
+        chunks = range(0, n, _CHUNK)
+        self.anchors_ = (
+            np.asarray(X[np.sort(random_state.choice(n, m, replace=False))]) - self.mean_
+        )
         if self.rho == "auto":
-            self.rho_ = 2 * float(np.max(np.einsum("ij,ij->i", X, X)))
+            self.rho_ = 2 * max(
+                float(np.max(np.einsum("ij,ij->i", c, c))) for c in map(centred, chunks)
+            )
             if not self.rho_ > 0:
                 self.rho_ = 1.0
         else:
             self.rho_ = float(self.rho)
-        K = np.empty((n, m), dtype=np.float32)
-        for s in range(0, n, _CHUNK):
-            K[s : s + _CHUNK] = squared_distances(X[s : s + _CHUNK], self.anchors_)
-        self.kernel_width_ = float(K.mean(dtype=np.float64))
+        K = np.empty((n, m), dtype=np.float64)
+        for s in chunks:
+            K[s : s + _CHUNK] = squared_distances(centred(s), self.anchors_)
+        self.kernel_width_ = float(K.mean())
         if not self.kernel_width_ > 0:
             self.kernel_width_ = 1.0
         np.exp(np.divide(K, -2 * self.kernel_width_, out=K), out=K)
-        self.kernel_mean_ = K.mean(axis=0, dtype=np.float64)
-        K -= self.kernel_mean_.astype(np.float32)
+        self.kernel_mean_ = K.mean(axis=0)
+        K -= self.kernel_mean_
         # K'P and K'Q by chunks of rows: P and Q are never formed whole
         KtP = np.zeros((m, X.shape[1] + 2))
         KtQ = np.zeros_like(KtP)
-        for s in range(0, n, _CHUNK):
-            P, Q = sgh_feature_maps(X[s : s + _CHUNK], self.rho_)
-            Kc = np.asarray(K[s : s + _CHUNK], dtype=np.float64).T
-            KtP += Kc @ P
-            KtQ += Kc @ Q
+        for s in chunks:
+            P, Q = sgh_feature_maps(centred(s), self.rho_)
+            KtP += K[s : s + _CHUNK].T @ P
+            KtQ += K[s : s + _CHUNK].T @ Q
         A = self.n_bits * (KtP @ KtQ.T)
         G = chunked_tmatmul(K, K)
         G.flat[:: m + 1] += self.gamma

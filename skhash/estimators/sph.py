@@ -182,11 +182,11 @@ class SpHHasher(BaseHasher):
         self.max_samples = max_samples
 
     def _fit(self, X, y, random_state):
-        X = np.asarray(X, dtype=np.float64)
         n = X.shape[0]
         if self.max_samples is not None and n > self.max_samples:
             X = X[np.sort(random_state.choice(n, self.max_samples, replace=False))]
             n = X.shape[0]
+        X = np.asarray(X, dtype=np.float64)
         k = min(5, n)
         pivots = np.stack(
             [X[random_state.permutation(n)[:k]].mean(axis=0) for _ in range(self.n_bits)]
