@@ -1,9 +1,11 @@
 """The benchmark command: ``python -m skhash`` (also installed as ``skhash-benchmark``).
 
-Fits LSH, PCA hashing, ITQ, DSTDH and WSIH at several code lengths on one
-dataset, evaluates them with :mod:`skhash.metrics` and prints a paper-style
-table; the table is saved as CSV and JSON and the precision-recall curves as a
-PNG in the output folder.
+Fits every hasher of ``METHODS`` (or those named by ``--methods``) at several
+code lengths on one dataset, for one or more random states, evaluates them with
+:mod:`skhash.metrics` and prints a paper-style table (mean ± std over the
+random states); the per-state rows and the summary are saved as CSV and JSON and
+the precision-recall curves as a PNG in the output folder. A new hasher joins
+the command by one entry in ``METHODS``.
 """
 
 import argparse
@@ -11,6 +13,8 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +28,8 @@ from .metrics import (
     precision_recall_curve,
     precision_within_radius,
 )
+from .report import gallery_results, write_report
 
-METHODS = ("LSH", "PCAH", "ITQ", "DSTDH", "WSIH")
 DATASETS = ("digits", "mirflickr25k", "cifar10")
 COLUMNS = ("method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s")
 
@@ -77,6 +81,9 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
         y_query=y[query],
         X_database=X[database],
         y_database=y[database],
+        images=dict(
+            query_images=X[query], database_images=X[database], image_shape=(8, 8), cmap="gray_r"
+        ),
         description=(
             f"digits (scikit-learn): {n_queries} queries, {len(database)} database = training "
             "images, 64 pixel features; SIMULATED side information: noisy tags for DSTDH "
@@ -117,6 +124,10 @@ def load_mirflickr_benchmark(
         y_query=data.labels[query],
         X_database=X[database],
         y_database=data.labels[database],
+        images=dict(
+            query_images=[data.paths[i] for i in query],
+            database_images=[data.paths[i] for i in database],
+        ),
         description=(
             f"MIRFlickr-25K: {len(query)} queries, {len(database)} database photos, "
             f"{len(train)} training photos with {data.tags.shape[1]} user tags (DSTDH); web set "
@@ -183,6 +194,10 @@ def load_cifar10_benchmark(
         y_query=test.target[test_idx],
         X_database=X_train_all[target],
         y_database=train.target[train_idx][target],
+        images=dict(
+            query_images=[test.paths[i] for i in test_idx],
+            database_images=[train.paths[i] for i in train_idx[target]],
+        ),
         description=(
             f"CIFAR-10: {len(test_idx)} test queries, {target.sum()} training images as "
             f"database and training set; WSIH web set: {is_web.sum()} other training images "
@@ -192,20 +207,48 @@ def load_cifar10_benchmark(
     )
 
 
+@dataclass(frozen=True)
+class Method:
+    """A method of the benchmark command: its name, what it learns from and its factory.
+
+    ``build(n_bits, data, random_state)`` returns the hasher and the keyword
+    arguments of its ``fit`` (side inputs such as ``tags``) for one benchmark
+    dataset (a Bunch made by one of the ``load_*_benchmark`` functions).
+    """
+
+    name: str
+    learns_from: str
+    build: Callable
+
+
+METHODS = {
+    method.name: method
+    for method in (
+        Method("LSH", "nothing", lambda b, data, rs: (LSHHasher(n_bits=b, random_state=rs), {})),
+        Method("PCAH", "features", lambda b, data, rs: (PCAHasher(n_bits=b, random_state=rs), {})),
+        Method("ITQ", "features", lambda b, data, rs: (ITQHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "DSTDH",
+            "features and tags",
+            lambda b, data, rs: (DSTDHHasher(n_bits=b, random_state=rs), {"tags": data.tags}),
+        ),
+        Method(
+            "WSIH",
+            "features and a web set",
+            lambda b, data, rs: (
+                WSIHHasher(n_bits=b, web_set=WebSet(data.web_X, data.web_y), random_state=rs),
+                {},
+            ),
+        ),
+    )
+}
+
+
 def make_hasher(method, n_bits, data, random_state):
-    """The hasher of ``method`` and the keyword arguments of its ``fit``."""
-    if method == "LSH":
-        return LSHHasher(n_bits=n_bits, random_state=random_state), {}
-    if method == "PCAH":
-        return PCAHasher(n_bits=n_bits, random_state=random_state), {}
-    if method == "ITQ":
-        return ITQHasher(n_bits=n_bits, random_state=random_state), {}
-    if method == "DSTDH":
-        return DSTDHHasher(n_bits=n_bits, random_state=random_state), {"tags": data.tags}
-    if method == "WSIH":
-        web_set = WebSet(data.web_X, data.web_y)
-        return WSIHHasher(n_bits=n_bits, web_set=web_set, random_state=random_state), {}
-    raise ValueError(f"unknown method {method!r}; choose among {METHODS}.")
+    """The hasher of ``method`` (a name of ``METHODS``) and the keyword arguments of its ``fit``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose among {tuple(METHODS)}.")
+    return METHODS[method].build(n_bits, data, random_state)
 
 
 def evaluate(query_codes, y_query, database_codes, y_database):
@@ -219,8 +262,14 @@ def evaluate(query_codes, y_query, database_codes, y_database):
     }
 
 
-def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1):
+def run_benchmark(
+    data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1, galleries=None
+):
     """Fit and evaluate every method at every code length.
+
+    ``galleries``, a dict, is filled with ``(method, n_bits) ->`` the top
+    results of the report's fixed queries (:func:`skhash.report.gallery_results`)
+    when ``data`` has ``images``.
 
     Returns
     -------
@@ -248,6 +297,10 @@ def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, v
                 query_codes, data.y_query, database_codes, data.y_database
             )
             curves[method, n_bits] = (precision, recall)
+            if galleries is not None and "images" in data:
+                galleries[method, n_bits] = gallery_results(
+                    query_codes, data.y_query, database_codes, data.y_database, **data.images
+                )
             _log(
                 verbose,
                 f"[{step:2d}/{total}] {method:5s} {n_bits:3d} bits: mAP {row['mAP']:.4f}, "
@@ -256,14 +309,54 @@ def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, v
     return rows, curves
 
 
+METRIC_COLUMNS = COLUMNS[2:]
+
+
+def summarize(rows):
+    """Mean and standard deviation over random states of each (method, n_bits).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_benchmark`, each with a ``random_state`` key.
+
+    Returns
+    -------
+    summary : list of dict
+        One row per (method, n_bits) in first-seen order, with the mean of each
+        metric column, ``<column>_std`` its standard deviation over the random
+        states (``ddof=0``) and ``random_states`` the states averaged.
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["n_bits"]), []).append(row)
+    summary = []
+    for (method, n_bits), group in groups.items():
+        out = {"method": method, "n_bits": n_bits}
+        for column in METRIC_COLUMNS:
+            values = np.array([r[column] for r in group], dtype=float)
+            out[column] = float(values.mean())
+            out[f"{column}_std"] = float(values.std())
+        out["random_states"] = [r.get("random_state") for r in group]
+        summary.append(out)
+    return summary
+
+
 def format_table(rows):
-    """The rows as a Markdown table."""
+    """The rows as a Markdown table; ``mean ± std`` cells where rows carry ``_std`` columns."""
+
+    def cell(row, column, digits):
+        text = f"{row[column]:.{digits}f}"
+        if f"{column}_std" in row and len(row.get("random_states", ())) > 1:
+            text += f" ± {row[f'{column}_std']:.{digits}f}"
+        return text
+
     header = "| " + " | ".join(COLUMNS) + " |"
     lines = [header, "|" + "|".join("---" for _ in COLUMNS) + "|"]
     for row in rows:
         cells = [row["method"], str(row["n_bits"])]
-        cells += [f"{row[c]:.4f}" for c in COLUMNS[2:-1]]
-        cells.append(f"{row['fit_s']:.1f}")
+        cells += [cell(row, c, 4) for c in METRIC_COLUMNS[:-1]]
+        cells.append(cell(row, "fit_s", 1))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -273,11 +366,13 @@ def save_results(rows, curves, output, description):
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=COLUMNS + ("random_state",), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     with open(output / "results.json", "w") as f:
-        json.dump({"dataset": description, "results": rows}, f, indent=2)
+        json.dump(
+            {"dataset": description, "results": rows, "summary": summarize(rows)}, f, indent=2
+        )
     saved = [output / "results.csv", output / "results.json"]
     try:
         import matplotlib
@@ -301,11 +396,29 @@ def save_results(rows, curves, output, description):
     return saved + [output / "precision_recall.png"]
 
 
+def load_benchmark(args, *, random_state, verbose):
+    """The benchmark data of the parsed command-line ``args`` for one random state."""
+    if args.dataset == "digits":
+        return load_digits_benchmark(n_queries=args.n_queries or 300, random_state=random_state)
+    if args.dataset == "mirflickr25k":
+        return load_mirflickr_benchmark(
+            args.data_home,
+            n_queries=args.n_queries or 2000,
+            n_train=args.n_train,
+            random_state=random_state,
+            cache_dir=args.cache_dir,
+            verbose=verbose,
+        )
+    return load_cifar10_benchmark(
+        args.data_home, random_state=random_state, cache_dir=args.cache_dir, verbose=verbose
+    )
+
+
 def main(argv=None):
     """Entry point of ``python -m skhash``."""
     parser = argparse.ArgumentParser(
         prog="python -m skhash",
-        description="Fit LSH, PCAH, ITQ, DSTDH and WSIH and print a retrieval table.",
+        description="Fit skhash's hashers on one dataset and print a retrieval table.",
     )
     parser.add_argument(
         "--dataset",
@@ -320,7 +433,13 @@ def main(argv=None):
         help="folder of the dataset (required for mirflickr25k and cifar10)",
     )
     parser.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        help="hashers to run (default: all of them)",
+    )
     parser.add_argument(
         "--n-queries",
         type=int,
@@ -330,7 +449,14 @@ def main(argv=None):
     parser.add_argument(
         "--n-train", type=int, default=5000, help="training photos of mirflickr25k (default 5000)"
     )
-    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="one or more random states; each draws the split and seeds the hashers, and the "
+        "table shows mean ± std over them (default 0)",
+    )
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -344,41 +470,44 @@ def main(argv=None):
 
     if args.dataset != "digits" and args.data_home is None:
         parser.error(f"--data-home is required for --dataset {args.dataset}")
-    if args.dataset == "digits":
-        data = load_digits_benchmark(
-            n_queries=args.n_queries or 300, random_state=args.random_state
-        )
-    elif args.dataset == "mirflickr25k":
-        data = load_mirflickr_benchmark(
-            args.data_home,
-            n_queries=args.n_queries or 2000,
-            n_train=args.n_train,
-            random_state=args.random_state,
-            cache_dir=args.cache_dir,
+    rows, curves, galleries = [], {}, {}
+    for random_state in args.random_state:
+        data = load_benchmark(args, random_state=random_state, verbose=verbose)
+        if random_state == args.random_state[0]:
+            print(data.description)
+        seed_rows, seed_curves = run_benchmark(
+            data,
+            methods=args.methods,
+            bits=args.bits,
+            random_state=random_state,
             verbose=verbose,
+            galleries=None if curves else galleries,  # the report shows the first state
         )
-    else:
-        data = load_cifar10_benchmark(
-            args.data_home,
-            random_state=args.random_state,
-            cache_dir=args.cache_dir,
-            verbose=verbose,
-        )
-    print(data.description)
-    rows, curves = run_benchmark(
-        data,
-        methods=args.methods,
-        bits=args.bits,
-        random_state=args.random_state,
-        verbose=verbose,
-    )
+        for row in seed_rows:
+            row["random_state"] = random_state
+        rows += seed_rows
+        if not curves:  # the precision-recall figure shows the first random state
+            curves = seed_curves
     print(
         "mAP: whole ranking, tie-aware; mAP@1000 normalised by the relevant items retrieved; "
         "P(r<=2): precision within Hamming radius 2, 0 for empty lookups"
     )
-    print(format_table(rows))
+    if len(args.random_state) > 1:
+        print(f"mean ± std over random states {args.random_state}")
+    print(format_table(summarize(rows)))
     for path in save_results(rows, curves, args.output, data.description):
         print(f"saved {path}")
+    print(
+        "saved",
+        write_report(
+            args.output,
+            summarize(rows),
+            curves=curves,
+            galleries=galleries,
+            columns=COLUMNS,
+            description=data.description,
+        ),
+    )
     return 0
 
 

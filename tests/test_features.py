@@ -168,7 +168,7 @@ def test_missing_file_is_named(extractor, tmp_path):
 
 def test_missing_extra_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[features\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[features\]\""):
         ImageFeatureExtractor().fit(None)
 
 
