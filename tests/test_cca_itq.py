@@ -215,3 +215,17 @@ def test_tags_and_labels_beat_itq_on_mirflickr():
         fit_params=lambda db: {"y": labels[db]},
     )
     assert sup > itq16 + 0.03, (sup, itq16)
+
+
+def test_benchmark_command_skips_code_lengths_beyond_the_tags_rank(tmp_path, capsys):
+    """Digits' simulated tags have 30 columns: CCA-ITQ gives 16 bits, not 32 (logged, no row)."""
+    import json
+
+    from skhash.__main__ import main
+
+    out = tmp_path / "results"
+    assert main(["--methods", "CCA-ITQ", "--bits", "16", "32", "--output", str(out)]) == 0
+    log = capsys.readouterr().err
+    assert "CCA-ITQ  32 bits: skipped: n_bits=32 exceeds the 30 canonical directions" in log
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert [(r["method"], r["n_bits"]) for r in results] == [("CCA-ITQ", 16)]

@@ -112,3 +112,12 @@ def test_beats_itq_and_cca_itq_on_mirflickr():
         fit_params=lambda db: {"y": labels[db]},
     )
     assert sdh > itq + 0.05 and sdh > cca, (sdh, itq, cca)
+
+
+def test_benchmark_data_carry_training_labels():
+    from skhash.__main__ import load_digits_benchmark, make_hasher
+
+    data = load_digits_benchmark(random_state=0)
+    np.testing.assert_array_equal(data.y_train, data.y_database)  # digits: train = database
+    hasher, fit_params = make_hasher("SDH", 16, data, 0)
+    assert isinstance(hasher, SDHHasher) and fit_params["y"] is data.y_train
