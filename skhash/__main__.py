@@ -393,7 +393,12 @@ def load_benchmark(args, *, random_state, verbose):
 
 
 def main(argv=None):
-    """Entry point of ``python -m skhash``."""
+    """Entry point of ``python -m skhash`` (``python -m skhash compare ...``: the comparison)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:
+        from ._compare import main as compare_main
+
+        return compare_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m skhash",
         description="Fit skhash's hashers on one dataset and print a retrieval table.",
