@@ -38,7 +38,8 @@ from skhash.estimators._dstdh_solver import (
     itq_init_codes,
     unit_rows,
 )
-from skhash.estimators.dstdh import DSTDHHasher, _HashingDataset
+from skhash.estimators._torch import ArrayDataset
+from skhash.estimators.dstdh import DSTDHHasher
 
 
 def synthetic(n, d=1280, c=1386, tags_per_row=4.7, n_clusters=50, seed=0):
@@ -71,8 +72,12 @@ def discrete_stage(X, T, n_bits, admm_iter, seed=0):
     t = time.perf_counter()
     defaults = DSTDHHasher()
     hyper = hypergraph(
-        Xn, T, n_hyperedges=defaults.n_hyperedges, n_nearest=defaults.n_nearest_hyperedges,
-        tag_scale=defaults.tag_scale, random_state=rng,
+        Xn,
+        T,
+        n_hyperedges=defaults.n_hyperedges,
+        n_nearest=defaults.n_nearest_hyperedges,
+        tag_scale=defaults.tag_scale,
+        random_state=rng,
     )
     times["hypergraph"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -80,8 +85,18 @@ def discrete_stage(X, T, n_bits, admm_iter, seed=0):
     times["tag factorisation"] = time.perf_counter() - t
     t = time.perf_counter()
     _, objectives = dstdh_admm(
-        Z, Z, graph, hyper, tag_ls, alpha=defaults.alpha, beta=defaults.beta,
-        nu=defaults.nu, mu=defaults.mu, rho=defaults.rho, max_iter=admm_iter, tol=-np.inf,
+        Z,
+        Z,
+        graph,
+        hyper,
+        tag_ls,
+        alpha=defaults.alpha,
+        beta=defaults.beta,
+        nu=defaults.nu,
+        mu=defaults.mu,
+        rho=defaults.rho,
+        max_iter=admm_iter,
+        tol=-np.inf,
     )
     times["ADMM"] = time.perf_counter() - t
     times["ADMM / iteration"] = times["ADMM"] / len(objectives)
@@ -144,12 +159,13 @@ def bench_deep(n, n_bits, epochs, repeats=3):
         f"{hasher.optimizer}, hidden {hasher.hidden_layer_sizes}, {epochs} epochs, "
         f"{torch.get_num_threads()} torch thread(s) =="
     )
+    hasher.device_ = "cpu"
     torch.manual_seed(0)
-    net = hasher._build_net(X.shape[1], "cpu")
+    net = hasher._build_net(X.shape[1], seed=0)
     net.initialize()
-    dataset = _HashingDataset(X, Z)
+    dataset = ArrayDataset(X, Z)
     torch.manual_seed(0)
-    bare = hasher._build_net(X.shape[1], "cpu")
+    bare = hasher._build_net(X.shape[1], seed=0)
     bare.initialize()
     module, optimizer = bare.module_, bare.optimizer_
     Xt = torch.as_tensor(X, dtype=torch.float32)

@@ -55,6 +55,9 @@ class BaseHasher(
         "n_bits": [Interval(Integral, 8, None, closed="left")],
         "random_state": ["random_state"],
     }
+    # The dtype the hasher computes in, when narrower than the input's: features
+    # beyond its range are rejected at fit and transform (set by the deep hashers).
+    _compute_dtype = None
 
     def __init__(self, n_bits=32, *, random_state=None):
         self.n_bits = n_bits
@@ -97,7 +100,16 @@ class BaseHasher(
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._project(X)
+        self._check_compute_range(X)
+        embedding = self._project(X)
+        if not np.isfinite(embedding).all():
+            n_bad = int(np.count_nonzero(~np.isfinite(embedding).all(axis=1)))
+            raise ValueError(
+                f"{type(self).__name__} projected {n_bad} of the {len(embedding)} rows of X to "
+                "NaN or infinite values, which have no sign bit; the fitted model is probably "
+                "broken (diverged training) or X holds extreme values."
+            )
+        return embedding
 
     def transform(self, X):
         """Hash ``X`` into packed binary codes.
@@ -142,8 +154,22 @@ class BaseHasher(
         """Validate training features and ``n_bits``; set ``n_features_in_``."""
         check_n_bits(self.n_bits)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples)
+        self._check_compute_range(X)
         self._n_features_out = self.n_bits // 8
         return X
+
+    def _check_compute_range(self, X, name="X"):
+        """Reject finite values of ``X`` that overflow ``_compute_dtype`` (to inf there)."""
+        dtype = self._compute_dtype
+        if dtype is None or X.dtype.itemsize <= np.dtype(dtype).itemsize or X.size == 0:
+            return
+        limit = np.finfo(dtype).max
+        if X.max() > limit or X.min() < -limit:
+            raise ValueError(
+                f"Input {name} holds values beyond the range of {np.dtype(dtype).name} "
+                f"(|x| > {limit:.3g}), the dtype {type(self).__name__} computes in; scale the "
+                "features (e.g. with StandardScaler)."
+            )
 
     def _check_n_bits_at_most_n_features(self, X):
         """Raise if ``n_bits`` exceeds what a projection of ``X`` can give."""

@@ -128,8 +128,7 @@ def check_tags(tags, n_samples, name="tags"):
         )
     if T.shape[1] == 0:
         raise ValueError(
-            f"{name} has 0 columns (an empty tag vocabulary); pass {name}=None to "
-            "fit without tags."
+            f"{name} has 0 columns (an empty tag vocabulary); pass {name}=None to fit without tags."
         )
     if sp.issparse(T):
         T.sum_duplicates()
@@ -139,15 +138,11 @@ def check_tags(tags, n_samples, name="tags"):
     if values.dtype != bool:
         bad = values[(values != 0) & (values != 1)]
         if bad.size:
-            raise ValueError(
-                f"{name} must be binary (0/1 or boolean values); found {bad.flat[0]}."
-            )
+            raise ValueError(f"{name} must be binary (0/1 or boolean values); found {bad.flat[0]}.")
     T = sp.csr_matrix(T, dtype=np.float64)
     T.eliminate_zeros()
     if T.nnz == 0:
-        raise ValueError(
-            f"{name} has no nonzero entry; pass {name}=None to fit without tags."
-        )
+        raise ValueError(f"{name} has no nonzero entry; pass {name}=None to fit without tags.")
     T.sort_indices()
     return T
 
@@ -562,9 +557,7 @@ def hypergraph(
     w = np.ones(m)
     de = _safe_reciprocal(np.asarray(H.sum(axis=0)).ravel())
     dv = np.sqrt(_safe_reciprocal(np.asarray(H @ w).ravel()))
-    return Hypergraph(
-        H=H, w=w, de=de, dv=dv, sigma=float(sigma), centres=centres, deflate=deflate
-    )
+    return Hypergraph(H=H, w=w, de=de, dv=dv, sigma=float(sigma), centres=centres, deflate=deflate)
 
 
 # --------------------------------------------------------------------------

@@ -8,9 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch import NeuralNet
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from ..codes import pack_codes
 from ._base import BaseHasher, _check_random_state
@@ -24,7 +22,14 @@ from ._dstdh_solver import (
     sign_pm1,
     unit_rows,
 )
-from ._torch import resolve_device, skorch_verbose, torch_rng, torch_seed
+from ._torch import (
+    ArrayDataset,
+    DeepHasherMixin,
+    predict_in_batches,
+    resolve_device,
+    torch_rng,
+    torch_seed,
+)
 
 __all__ = ["DSTDHHasher", "HashMLP"]
 
@@ -75,53 +80,6 @@ class HashMLP(nn.Module):
         return self.layers(X)
 
 
-class _HashingDataset(Dataset):
-    """Features, target codes and tags, served a whole batch of indices at a time.
-
-    ``dataset[indices]`` returns ``(X_batch, y_batch)`` with one row per index;
-    when tags are given, ``X_batch`` is the dict ``{"X": ..., "tags": ...}``
-    (passed to a module whose ``forward`` takes ``tags``) and the sparse tag
-    rows are densified for that batch only.
-    """
-
-    def __init__(self, X, y=None, tags=None):
-        self.X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-        self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32))
-        self.tags = tags
-
-    def __len__(self):
-        return self.X.shape[0]
-
-    def __getitem__(self, index):
-        single = np.ndim(index) == 0
-        rows = np.atleast_1d(np.asarray(index, dtype=np.int64))
-        trows = torch.from_numpy(rows)
-        Xb = self.X[trows]
-        yb = self.y[trows] if self.y is not None else torch.zeros(len(rows))
-        if self.tags is not None:
-            Tb = torch.as_tensor(self.tags[rows].toarray(), dtype=torch.float32)
-            Xb = {"X": Xb, "tags": Tb}
-        if single:
-            Xb = {k: v[0] for k, v in Xb.items()} if isinstance(Xb, dict) else Xb[0]
-            yb = yb[0]
-        return Xb, yb
-
-
-class _DSTDHNet(NeuralNet):
-    """skorch net regressing DSTDH's binary codes; batches are sliced, not collated."""
-
-    def get_dataset(self, X, y=None):
-        if isinstance(X, Dataset):
-            return X
-        return _HashingDataset(X, y)
-
-    def get_iterator(self, dataset, training=False):
-        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
-        sampler = RandomSampler(dataset) if training else SequentialSampler(dataset)
-        batches = BatchSampler(sampler, batch_size=max(1, batch_size), drop_last=False)
-        return DataLoader(dataset, sampler=batches, batch_size=None)
-
-
 def _accepts(module, name):
     try:
         parameters = inspect.signature(module).parameters
@@ -130,7 +88,7 @@ def _accepts(module, name):
     return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
 
 
-class DSTDHHasher(BaseHasher):
+class DSTDHHasher(DeepHasherMixin, BaseHasher):
     """Dual-level Semantic Transfer Deep Hashing: binary codes from images and noisy tags.
 
     Training alternates two stages for ``n_rounds`` rounds.
@@ -251,6 +209,23 @@ class DSTDHHasher(BaseHasher):
     threshold : {"zero", "mean"}, default="zero"
         Bit threshold of the network outputs: 0, or the mean training output
         of each bit (the authors' choice).
+    callbacks : list of skorch callbacks, default=None
+        Callbacks of the hash network's skorch net, in skorch's format
+        (instances or ``(name, callback)`` tuples), e.g.
+        :class:`~skorch.callbacks.EarlyStopping`,
+        :class:`~skorch.callbacks.LRScheduler`,
+        :class:`~skorch.callbacks.Checkpoint`,
+        :class:`~skorch.callbacks.ProgressBar`. They are deep-copied at fit;
+        the fitted ones are in ``net_.callbacks_``. With ``n_rounds > 1`` the
+        net's training continues across rounds (``partial_fit``), so epoch
+        counts and the callbacks' state carry over.
+    validation_fraction : float in (0, 1) or None, default=None
+        Fraction of the training rows held out from the hash network's
+        training as skorch's validation set (drawn with ``random_state``):
+        ``net_.history`` then holds ``valid_loss``, the mean squared error to
+        the solver's codes of the held-out rows, which callbacks such as
+        ``EarlyStopping`` monitor. The discrete solver still learns codes for
+        every row. None: no split.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     verbose : int, default=0
@@ -366,8 +341,7 @@ class DSTDHHasher(BaseHasher):
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "threshold": [StrOptions({"zero", "mean"})],
-        "device": [str],
-        "verbose": ["verbose"],
+        **DeepHasherMixin._deep_parameter_constraints,
     }
 
     def __init__(
@@ -404,6 +378,8 @@ class DSTDHHasher(BaseHasher):
         max_epochs=20,
         batch_size=128,
         threshold="zero",
+        callbacks=None,
+        validation_fraction=None,
         device="auto",
         verbose=0,
         random_state=None,
@@ -439,6 +415,8 @@ class DSTDHHasher(BaseHasher):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.threshold = threshold
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
         self.device = device
         self.verbose = verbose
 
@@ -497,7 +475,8 @@ class DSTDHHasher(BaseHasher):
                     module_params[key] = value
         return module, module_params
 
-    def _build_net(self, n_features, device):
+    def _build_net(self, n_features, seed):
+        """The skorch net of the hash network (``device_`` must be set)."""
         module, module_params = self._build_module_params(n_features)
         optimizer = self.optimizer
         if isinstance(optimizer, str):
@@ -508,24 +487,26 @@ class DSTDHHasher(BaseHasher):
                 f"subclass, got {optimizer!r}."
             )
         optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
-        return _DSTDHNet(
-            module=module,
-            criterion=nn.MSELoss,
+        hint = f"lr ({self.lr:g})"
+        if self.optimizer_params:
+            hint += f" or the optimizer_params ({self.optimizer_params!r})"
+        return self._make_net(
+            module,
+            nn.MSELoss,
+            seed=seed,
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
-            device=device,
-            verbose=skorch_verbose(self.verbose),
+            divergence_hint=hint,
+            progress_desc="DSTDHHasher's hash network",
             **module_params,
             **optimizer_params,
         )
 
     def _forward(self, X):
         """Network outputs on ``X`` in evaluation mode, as a float64 array."""
-        out = self.net_.forward(_HashingDataset(X), training=False)
-        return out.detach().cpu().numpy().astype(np.float64)
+        return predict_in_batches(self.net_, X)
 
     def _fit(self, X, y, random_state, tags=None):
         self.device_ = resolve_device(self.device)
@@ -565,7 +546,7 @@ class DSTDHHasher(BaseHasher):
         del Xn
 
         seed = torch_seed(random_state)
-        self.net_ = self._build_net(n_features, self.device_)
+        self.net_ = self._build_net(n_features, seed)
         self.objective_ = []
         Hx = Z  # before the network is trained, the consistency target is ITQ
         with torch_rng(seed, self.device_):
@@ -600,7 +581,8 @@ class DSTDHHasher(BaseHasher):
                 self.objective_.append(objectives)
                 if verbose:
                     print(f"{prefix}training the hash network for {self.max_epochs} epochs")
-                dataset = _HashingDataset(X, Z, tags if module_takes_tags else None)
+                extra = {"tags": tags} if module_takes_tags else {}
+                dataset = ArrayDataset(X, Z, **extra)
                 if self.max_epochs > 0:
                     self.net_.partial_fit(dataset, None)
                 Hx = self._forward(X)

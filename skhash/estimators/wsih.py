@@ -7,11 +7,19 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _assert_all_finite, check_array, check_memory, column_or_1d
-from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
 
 from ._base import BaseHasher, _check_random_state
-from ._torch import resolve_device, skorch_verbose, torch_rng, torch_seed
+from ._torch import (
+    PREDICT_BATCH_SIZE,
+    ArrayDataset,
+    Batches,
+    DeepHasherMixin,
+    make_net,
+    predict_in_batches,
+    resolve_device,
+    torch_rng,
+    torch_seed,
+)
 from ._wsih_modules import HashingLoss, HashingNetwork, PrototypeLoss, PrototypeNetwork
 
 __all__ = ["WSIHHasher", "WebSet"]
@@ -58,93 +66,6 @@ class WebSet:
         return f"WebSet(X of shape {shape})"
 
 
-# -- skorch plumbing ----------------------------------------------------------
-class _ArrayDataset(torch.utils.data.Dataset):
-    """Whole in-memory tensors; ``y=None`` makes the targets the inputs themselves.
-
-    ``frozen`` holds precomputed outputs of the hashing network's frozen
-    layers, passed to it with each batch (see ``HashingNetwork.forward``).
-    """
-
-    def __init__(self, X, y=None, device="cpu", frozen=None):
-        # torch cannot wrap read-only arrays (memmaps, joblib's shared inputs): copy those.
-        X = np.asarray(X, dtype=np.float32)
-        self.X = torch.as_tensor(X if X.flags.writeable else X.copy(), device=device)
-        self.y = None if y is None else torch.as_tensor(y, dtype=torch.long, device=device)
-        self.frozen = frozen
-
-    def __len__(self):
-        return len(self.X)
-
-    def batch(self, idx):
-        Xb = self.X[idx]
-        inputs = Xb if self.frozen is None else {"x": Xb, "frozen": self.frozen[idx]}
-        return inputs, Xb if self.y is None else self.y[idx]
-
-    def __getitem__(self, i):
-        return self.batch(i)
-
-
-class _Batches:
-    """Iterator of mini-batches sliced from an :class:`_ArrayDataset` at once.
-
-    Replaces :class:`torch.utils.data.DataLoader`, whose per-sample indexing and
-    collation dominate the cost of small networks. A shuffled epoch draws its
-    permutation from torch's (forked, seeded) random state. A last batch of a
-    single sample is dropped in training, where batch normalisation needs two.
-    """
-
-    def __init__(self, dataset, batch_size, shuffle=False):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-
-    def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.dataset)
-        order = torch.randperm(n, device=self.dataset.X.device) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            if self.shuffle and stop - start < 2:
-                return
-            yield self.dataset.batch(order[start:stop] if self.shuffle else slice(start, stop))
-
-
-class _LossTermsNet(NeuralNet):
-    """A ``NeuralNet`` whose criterion returns ``(total, terms)``; each term is logged per epoch."""
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        total, terms = self.criterion_(y_pred, y_true)
-        if training:
-            values = torch.stack([t.detach() for t in terms.values()]).tolist()
-            for name, value in zip(terms, values, strict=True):
-                self.history.record_batch(name, value)
-        return total
-
-
-def _make_net(module, criterion, *, epochs, batch_size, lr, device, verbose, **params):
-    terms = [(name, PassthroughScoring(name, on_train=True)) for name in criterion.names]
-    return _LossTermsNet(
-        module,
-        criterion=criterion,
-        optimizer=torch.optim.Adam,
-        lr=lr,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        train_split=None,
-        iterator_train=_Batches,
-        iterator_train__shuffle=True,
-        iterator_valid=_Batches,
-        iterator_valid__batch_size=4096,
-        callbacks=terms,
-        device=device,
-        verbose=skorch_verbose(verbose),
-        **params,
-    )
-
-
 def _fit_prototype_network(
     X_web,
     y_web,
@@ -159,6 +80,8 @@ def _fit_prototype_network(
     loss_weights,
     seed,
     device,
+    callbacks=None,
+    validation_fraction=None,
     verbose=0,
 ):
     """Stage 1: train the prototype network on the web set and average enc1 per concept.
@@ -168,15 +91,21 @@ def _fit_prototype_network(
     (CPU tensors), the ``(n_classes, hidden_sizes[0])`` prototypes and the
     skorch training history.
     """
+    weights = ", ".join(f"{name}_weight={w:g}" for name, w in loss_weights.items())
     with torch_rng(seed, device):
-        net = _make_net(
+        net = make_net(
             PrototypeNetwork,
             PrototypeLoss,
-            epochs=epochs,
+            max_epochs=epochs,
             batch_size=batch_size,
             lr=lr,
             device=device,
             verbose=verbose,
+            callbacks=callbacks,
+            validation_fraction=validation_fraction,
+            seed=seed,
+            divergence_hint=f"stage1_lr ({lr:g}) or the stage-1 loss weights ({weights})",
+            progress_desc="WSIHHasher stage 1",
             module__n_features=X_web.shape[1],
             module__hidden_sizes=hidden_sizes,
             module__n_bits=n_bits,
@@ -184,15 +113,15 @@ def _fit_prototype_network(
             module__dropout=dropout,
             **{f"criterion__{name}_weight": w for name, w in loss_weights.items()},
         )
-        net.fit(_ArrayDataset(X_web, y_web, device))
+        net.fit(ArrayDataset(X_web, y_web, device=device))
     # The prototypes: per-concept means of enc1 over the whole web set, in eval mode.
     module = net.module_.eval()
     X_all = torch.as_tensor(X_web, dtype=torch.float32, device=device)
     y_all = torch.as_tensor(y_web, device=device)
     prototypes = torch.zeros(n_classes, hidden_sizes[0], device=device)
     with torch.no_grad():
-        for start in range(0, len(X_all), 4096):
-            chunk = slice(start, start + 4096)
+        for start in range(0, len(X_all), PREDICT_BATCH_SIZE):
+            chunk = slice(start, start + PREDICT_BATCH_SIZE)
             prototypes.index_add_(0, y_all[chunk], module.enc1(X_all[chunk]))
     prototypes /= torch.bincount(y_all, minlength=n_classes)[:, None]
     state = {name: value.detach().cpu() for name, value in module.state_dict().items()}
@@ -205,7 +134,7 @@ def _auto_hidden_sizes(n_features, n_bits):
     return tuple(max(round(w * scale), 2 * n_bits) for w in _PAPER_HIDDEN_SIZES)
 
 
-class WSIHHasher(BaseHasher):
+class WSIHHasher(DeepHasherMixin, BaseHasher):
     """Webly supervised image hashing (WSIH) with a lightweight semantic transfer network.
 
     Learns to hash unlabelled target features with the help of a *web set*:
@@ -304,13 +233,33 @@ class WSIHHasher(BaseHasher):
         a directory or a :class:`joblib.Memory`. The cache is keyed by the web
         set, the stage-1 parameters and the seed, so it only helps with an
         integer ``random_state``.
+    callbacks : list of skorch callbacks, default=None
+        Callbacks of the stage-2 network (the hasher's ``net_``), in skorch's
+        format (instances or ``(name, callback)`` tuples), e.g.
+        :class:`~skorch.callbacks.EarlyStopping`,
+        :class:`~skorch.callbacks.LRScheduler`,
+        :class:`~skorch.callbacks.Checkpoint`,
+        :class:`~skorch.callbacks.ProgressBar`. They are deep-copied at fit:
+        the fitted ones are in ``net_.callbacks_``.
+    stage1_callbacks : list of skorch callbacks, default=None
+        Callbacks of the stage-1 (prototype) network, as ``callbacks``. They
+        are part of stage 1's ``memory`` cache key.
+    validation_fraction : float in (0, 1) or None, default=None
+        Fraction of the training rows of each stage (web set in stage 1,
+        ``X`` in stage 2) held out as skorch's validation set, drawn with
+        ``random_state``: the histories then hold ``valid_loss`` and
+        callbacks such as ``EarlyStopping`` monitor it. The held-out rows
+        do not train the networks (stage 1's prototypes still average the
+        whole web set). None: no split, every row trains.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisations, dropout and shuffling of both stages. The
         global numpy and torch random states are neither used nor modified.
     verbose : int, default=0
-        If positive, print the per-epoch losses of both stages.
+        If positive, print the per-epoch losses of both stages (skorch's
+        epoch tables, without colour codes when stdout is not a terminal) and
+        show a progress bar over the epochs of each stage (on stderr).
 
     Attributes
     ----------
@@ -405,8 +354,8 @@ class WSIHHasher(BaseHasher):
         "prototype_attention": ["boolean"],
         "n_frozen_layers": [Interval(Integral, 0, 3, closed="both")],
         "memory": [None, str, HasMethods(["cache"])],
-        "device": [str],
-        "verbose": ["verbose"],
+        **DeepHasherMixin._deep_parameter_constraints,
+        "stage1_callbacks": [list, None],
     }
 
     def __init__(
@@ -433,6 +382,9 @@ class WSIHHasher(BaseHasher):
         prototype_attention=True,
         n_frozen_layers=1,
         memory=None,
+        callbacks=None,
+        stage1_callbacks=None,
+        validation_fraction=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -458,6 +410,9 @@ class WSIHHasher(BaseHasher):
         self.prototype_attention = prototype_attention
         self.n_frozen_layers = n_frozen_layers
         self.memory = memory
+        self.callbacks = callbacks
+        self.stage1_callbacks = stage1_callbacks
+        self.validation_fraction = validation_fraction
         self.device = device
         self.verbose = verbose
 
@@ -495,17 +450,21 @@ class WSIHHasher(BaseHasher):
             state, prototypes, self.stage1_history_ = self._fit_stage1(X_web, y_web, stage1_seed)
             self.prototypes_ = prototypes.numpy()
 
-        if self.verbose:
-            print(f"[WSIHHasher] stage 2: hashing network on {len(X)} target samples")
+        self._log(f"stage 2: hashing network on {len(X)} target samples")
+        weights = ", ".join(
+            f"{name}_weight={getattr(self, name + '_weight'):g}" for name in HashingLoss.names
+        )
         with torch_rng(stage2_seed, self.device_):
-            self.net_ = _make_net(
+            self.net_ = self._make_net(
                 HashingNetwork,
                 HashingLoss,
-                epochs=self.stage2_epochs,
+                seed=stage2_seed,
+                max_epochs=self.stage2_epochs,
                 batch_size=self.stage2_batch_size,
                 lr=self.stage2_lr,
-                device=self.device_,
-                verbose=self.verbose,
+                divergence_hint=f"stage2_lr ({self.stage2_lr:g}) or the stage-2 loss weights "
+                f"({weights})",
+                progress_desc="WSIHHasher stage 2",
                 module__n_features=X.shape[1],
                 module__hidden_sizes=self.hidden_sizes_,
                 module__n_bits=self.n_bits,
@@ -521,12 +480,15 @@ class WSIHHasher(BaseHasher):
             if self.parameter_transfer:
                 transferred = {k: v for k, v in state.items() if not k.startswith("classifier.")}
                 module.load_state_dict(transferred, strict=False)
-            dataset = _ArrayDataset(X, device=self.device_)
+            dataset = ArrayDataset(X, device=self.device_, input_name="x")
             if module.n_frozen:
                 # The frozen layers are a fixed function of X: run them once, not every epoch.
                 with torch.no_grad():
-                    dataset.frozen = torch.cat(
-                        [module.frozen_features(Xb) for Xb, _ in _Batches(dataset, 4096)]
+                    dataset.extra["frozen"] = torch.cat(
+                        [
+                            module.frozen_features(Xb)
+                            for Xb, _ in Batches(dataset, PREDICT_BATCH_SIZE)
+                        ]
                     )
             self.net_.partial_fit(dataset)
         return self
@@ -549,12 +511,14 @@ class WSIHHasher(BaseHasher):
             ),
             seed=seed,
             device=self.device_,
+            callbacks=self.stage1_callbacks,
+            validation_fraction=self.validation_fraction,
             verbose=self.verbose,
         )
         if self.verbose:
             cached = fit_stage1.check_call_in_cache(X_web, y_web, **params)
-            print(
-                f"[WSIHHasher] stage 1: prototype network on {len(X_web)} web samples of "
+            self._log(
+                f"stage 1: prototype network on {len(X_web)} web samples of "
                 f"{len(self.concepts_)} concepts" + (" (loaded from memory)" if cached else "")
             )
         return fit_stage1(X_web, y_web, **params)
@@ -625,5 +589,4 @@ class WSIHHasher(BaseHasher):
         return tuple(int(w) for w in sizes)
 
     def _project(self, X):
-        h, _ = self.net_.forward(_ArrayDataset(X), training=False)
-        return h.numpy()
+        return predict_in_batches(self.net_, X)
