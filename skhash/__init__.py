@@ -9,17 +9,27 @@ from .index import HammingIndex, HashingSearcher
 __version__ = "0.1.0"
 
 # The deep hashers import torch: load them on first access.
-_LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
+_LAZY = (
+    "BiHalfHasher",
+    "DSTDHHasher",
+    "GreedyHashHasher",
+    "SSDHHasher",
+    "WSIHHasher",
+    "WebSet",
+)
 
 __all__ = [
     "BaseHasher",
+    "BiHalfHasher",
     "DSTDHHasher",
+    "GreedyHashHasher",
     "HammingIndex",
     "HashingSearcher",
     "ITQHasher",
     "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
+    "SSDHHasher",
     "WSIHHasher",
     "WebSet",
     "__version__",

@@ -21,7 +21,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import Bunch
 
-from . import DSTDHHasher, ITQHasher, LSHHasher, PCAHasher, WebSet, WSIHHasher
+from . import (
+    BiHalfHasher,
+    DSTDHHasher,
+    GreedyHashHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SSDHHasher,
+    WebSet,
+    WSIHHasher,
+)
 from .metrics import (
     mean_average_precision,
     precision_at_k,
@@ -227,6 +237,15 @@ METHODS = {
                 WSIHHasher(n_bits=b, web_set=WebSet(data.web_X, data.web_y), random_state=rs),
                 {},
             ),
+        ),
+        Method("SSDH", "features", lambda b, data, rs: (SSDHHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "GreedyHash",
+            "features",
+            lambda b, data, rs: (GreedyHashHasher(n_bits=b, random_state=rs), {}),
+        ),
+        Method(
+            "BiHalf", "features", lambda b, data, rs: (BiHalfHasher(n_bits=b, random_state=rs), {})
         ),
     )
 }

@@ -8,8 +8,8 @@ import torch
 
 from skhash.estimators._deep_baselines_modules import (
     BiHalfLoss,
+    FeatureMLP,
     GreedyHashLoss,
-    HashMLP,
     SSDHLoss,
     bihalf,
     greedy_sign,
@@ -59,8 +59,8 @@ def test_ssdh_thresholds_match_the_half_gaussian_fit():
     assert d_l == pytest.approx(mode - alpha * sigma_l, abs=1e-9)
     assert d_r == pytest.approx(mode + beta * sigma_r, abs=1e-9)
     assert d_l < mode < d_r
-    with pytest.raises(ValueError, match="at least 3 samples"):
-        ssdh_thresholds(X[:2])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        ssdh_thresholds(X[:1])
 
 
 def test_ssdh_labels_and_loss_match_the_pairwise_loop(batch):
@@ -175,10 +175,10 @@ def test_bihalf_loss_matches_the_formula(batch):
 # -- the network ----------------------------------------------------------------------
 def test_hash_mlp_layers_and_tanh():
     x = torch.randn(4, 10)
-    linear = HashMLP(10, 8)
+    linear = FeatureMLP(10, 8)
     assert [type(m).__name__ for m in linear.layers] == ["Linear"]
     assert linear(x).shape == (4, 8)
-    deep = HashMLP(10, 8, hidden_sizes=(16, 12), tanh=True)
+    deep = FeatureMLP(10, 8, hidden_sizes=(16, 12), tanh=True)
     assert [type(m).__name__ for m in deep.layers] == [
         "Linear",
         "ReLU",

@@ -11,14 +11,24 @@ from .itq import ITQHasher
 from .lsh import LSHHasher
 from .pca import PCAHasher
 
-_LAZY = {"DSTDHHasher": ".dstdh", "WSIHHasher": ".wsih", "WebSet": ".wsih"}
+_LAZY = {
+    "BiHalfHasher": ".bihalf",
+    "DSTDHHasher": ".dstdh",
+    "GreedyHashHasher": ".greedyhash",
+    "SSDHHasher": ".ssdh",
+    "WSIHHasher": ".wsih",
+    "WebSet": ".wsih",
+}
 
 __all__ = [
     "BaseHasher",
+    "BiHalfHasher",
     "DSTDHHasher",
+    "GreedyHashHasher",
     "ITQHasher",
     "LSHHasher",
     "PCAHasher",
+    "SSDHHasher",
     "WSIHHasher",
     "WebSet",
 ]

@@ -1,6 +1,6 @@
 """Torch layers and losses of the unsupervised deep hashing baselines: SSDH, GreedyHash, Bi-half.
 
-Each method is a network on pretrained features (:class:`HashMLP`) and a loss
+Each method is a network on pretrained features (:class:`FeatureMLP`) and a loss
 whose ``forward(h, x)`` takes the network's real-valued output ``h`` and the
 batch's input features ``x`` and returns ``(total, terms)``. The methods'
 special layers (GreedyHash's sign with the straight-through backward, the
@@ -18,11 +18,12 @@ from ._wsih_modules import _WeightedLoss
 __all__ = [
     "BiHalfLoss",
     "GreedyHashLoss",
-    "HashMLP",
+    "FeatureMLP",
     "SSDHLoss",
     "bihalf",
     "greedy_sign",
     "half_pair_cosines",
+    "half_pair_similarity_loss",
     "pairwise_cosine_distances",
     "ssdh_labels",
     "ssdh_loss",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class HashMLP(nn.Module):
+class FeatureMLP(nn.Module):
     """Hidden ``Linear -> ReLU`` layers, then a ``Linear`` layer of ``n_bits`` units.
 
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
@@ -87,8 +88,8 @@ def ssdh_thresholds(X, alpha=2.0, beta=2.0, *, n_bins=100):
     """
     X = torch.as_tensor(np.asarray(X), dtype=torch.float64)
     n = len(X)
-    if n < 3:
-        raise ValueError(f"SSDH's thresholds need at least 3 samples; got {n}.")
+    if n < 2:
+        raise ValueError(f"SSDH's thresholds need at least 2 samples; got {n}.")
     i, j = torch.triu_indices(n, n, offset=1)
     d = pairwise_cosine_distances(X)[i, j].numpy()
     counts, edges = np.histogram(d, bins=n_bins, range=(d.min(), d.max()))
@@ -168,6 +169,13 @@ def half_pair_cosines(a):
     return F.cosine_similarity(a[:m], a[m : 2 * m], dim=1)
 
 
+def half_pair_similarity_loss(b, x):
+    """``mean_i (cos(b_i, b_{i+m}) - cos(x_i, x_{i+m}))^2``; 0 for a batch of one row."""
+    if len(b) < 2:
+        return b.sum() * 0
+    return F.mse_loss(half_pair_cosines(b), half_pair_cosines(x))
+
+
 class GreedyHashLoss(_WeightedLoss):
     """GreedyHash's unsupervised loss.
 
@@ -185,7 +193,7 @@ class GreedyHashLoss(_WeightedLoss):
 
     def forward(self, h, x):
         b = greedy_sign(h)
-        similarity = F.mse_loss(half_pair_cosines(b), half_pair_cosines(x))
+        similarity = half_pair_similarity_loss(b, x)
         quantization = (h.abs() - 1).abs().pow(self.p).mean()
         return self.combine([similarity, quantization])
 
@@ -241,4 +249,4 @@ class BiHalfLoss(_WeightedLoss):
 
     def forward(self, h, x):
         b = bihalf(h, self.gamma)
-        return self.combine([F.mse_loss(half_pair_cosines(b), half_pair_cosines(x))])
+        return self.combine([half_pair_similarity_loss(b, x)])
