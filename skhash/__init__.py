@@ -2,7 +2,18 @@
 
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
-from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
+from .estimators import (
+    AGHHasher,
+    BaseHasher,
+    CCAITQHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 from .features import ImageFeatureExtractor
 from .index import HammingIndex, HashingSearcher
 
@@ -37,7 +48,9 @@ __version__ = _version()
 _LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
 
 __all__ = [
+    "AGHHasher",
     "BaseHasher",
+    "CCAITQHasher",
     "DSTDHHasher",
     "HammingIndex",
     "HashingSearcher",
@@ -45,6 +58,10 @@ __all__ = [
     "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
+    "SDHHasher",
+    "SGHHasher",
+    "SHHasher",
+    "SpHHasher",
     "WSIHHasher",
     "WebSet",
     "__version__",

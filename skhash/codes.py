@@ -16,11 +16,14 @@ beyond the output is independent of the number of codes.
 import contextlib
 import numbers
 import threading
+from typing import Literal
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import intrinsic
+
+from ._typing import ArrayLike, PackedCodes, UInt8Array
 
 __all__ = [
     "BIT_ORDER",
@@ -45,7 +48,7 @@ def _check_bitorder(bitorder):
     return bitorder
 
 
-def check_n_bits(n_bits, name="n_bits"):
+def check_n_bits(n_bits: int, name: str = "n_bits") -> int:
     """Check that ``n_bits`` is a positive multiple of 8 and return it as an int.
 
     Parameters
@@ -76,7 +79,7 @@ def check_n_bits(n_bits, name="n_bits"):
     return int(n_bits)
 
 
-def pack_codes(codes, bitorder="big"):
+def pack_codes(codes: ArrayLike, bitorder: Literal["big", "little"] = "big") -> UInt8Array:
     """Pack a binary code matrix into ``uint8`` rows, 8 bits a byte.
 
     Parameters
@@ -141,7 +144,9 @@ def pack_codes(codes, bitorder="big"):
     return np.packbits(bits, axis=1, bitorder=bitorder)
 
 
-def check_packed_codes(packed, name="codes", n_bits=None):
+def check_packed_codes(
+    packed: PackedCodes, name: str = "codes", n_bits: int | None = None
+) -> UInt8Array:
     """Validate packed codes and return them as a C-contiguous ``uint8`` array.
 
     Parameters
@@ -179,7 +184,7 @@ def check_packed_codes(packed, name="codes", n_bits=None):
     return np.ascontiguousarray(packed)
 
 
-def n_bits_of(packed):
+def n_bits_of(packed: PackedCodes) -> int:
     """Number of bits of packed codes.
 
     Examples
@@ -192,7 +197,11 @@ def n_bits_of(packed):
     return int(np.shape(packed)[1]) * 8
 
 
-def unpack_codes(packed, encoding="pm1", bitorder="big"):
+def unpack_codes(
+    packed: PackedCodes,
+    encoding: Literal["pm1", "01", "bool"] = "pm1",
+    bitorder: Literal["big", "little"] = "big",
+) -> np.ndarray:
     """Unpack ``uint8`` rows into a binary code matrix.
 
     Parameters
@@ -260,7 +269,7 @@ def as_words(packed):
 
 _LAUNCH_LOCK = threading.RLock()
 _INIT_LOCK = threading.Lock()
-_THREADING_LAYER = []  # numba's threading layer, once started
+_THREADING_LAYER: list[str] = []  # numba's threading layer, once started
 
 
 def _start_threading_layer():
@@ -365,7 +374,7 @@ def _hamming_kernel(a, b, out):
             out[i, j] = d
 
 
-def hamming_distances(codes_a, codes_b=None):
+def hamming_distances(codes_a: PackedCodes, codes_b: PackedCodes | None = None) -> np.ndarray:
     """Hamming distances between two sets of packed codes.
 
     Parameters

@@ -2,7 +2,18 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skhash import DSTDHHasher, ITQHasher, LSHHasher, PCAHasher
+from skhash import (
+    AGHHasher,
+    CCAITQHasher,
+    DSTDHHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 
 ESTIMATORS = [
     LSHHasher(n_bits=8, random_state=0),
@@ -19,6 +30,12 @@ ESTIMATORS = [
         max_epochs=3,
         random_state=0,
     ),
+    SHHasher(n_bits=8, random_state=0),
+    AGHHasher(n_bits=8, n_anchors=20, random_state=0),
+    SGHHasher(n_bits=8, n_anchors=20, random_state=0),
+    SpHHasher(n_bits=8, max_iter=20, random_state=0),
+    CCAITQHasher(n_bits=8, n_iter=5, random_state=0),
+    SDHHasher(n_bits=8, n_anchors=20, max_iter=2, random_state=0),
 ]
 
 # PCA-based hashers project on n_bits principal directions, so they need at
@@ -39,10 +56,37 @@ _NEEDS_N_FEATURES_GE_N_BITS = (
 ).split()
 
 
+# CCA gives at most rank(centred y) = n_classes - 1 directions, and these checks
+# fit on y with 2 to 4 classes: CCAITQHasher rightly raises "n_bits=8 exceeds
+# the 1 canonical directions CCA can give". The same behaviours are tested on
+# data with enough classes in tests/test_cca_itq.py (pickle, idempotence,
+# subset invariance, NaN/inf, dtypes, n_features_in_, clone).
+_NEEDS_N_CLASSES_GT_N_BITS = sorted(
+    set(_NEEDS_N_FEATURES_GE_N_BITS)
+    | {"check_dtype_object", "check_fit_score_takes_y", "check_fit2d_predict1d"}
+)
+
+# AGH gives at most (number of anchors - 1) eigenfunctions; these checks fit on
+# 10 samples, or on one feature (few distinct anchors), so the anchor graph has
+# fewer than n_bits = 8 nontrivial eigenvalues and AGHHasher rightly raises
+# "the anchor graph has 7 nontrivial eigenvalues, fewer than the 8
+# eigenfunctions n_bits needs". NaN/inf rejection is tested in tests/test_agh.py.
+_AGH_TOO_FEW_SAMPLES = {
+    "check_estimators_nan_inf": "fits on 10 samples: fewer than 8 nontrivial eigenvalues",
+    "check_fit2d_1feature": "one feature: fewer than 8 nontrivial eigenvalues, and the "
+    "error names the eigenvalues, not 'n_features = 1'",
+}
+
+
 def expected_failed_checks(estimator):
     if isinstance(estimator, (PCAHasher, ITQHasher)):
         reason = "needs n_features >= n_bits = 8; the check's data has fewer features"
         return dict.fromkeys(_NEEDS_N_FEATURES_GE_N_BITS, reason)
+    if isinstance(estimator, CCAITQHasher):
+        reason = "needs n_classes - 1 >= n_bits = 8; the check's y has 2 to 4 classes"
+        return dict.fromkeys(_NEEDS_N_CLASSES_GT_N_BITS, reason)
+    if isinstance(estimator, AGHHasher):
+        return _AGH_TOO_FEW_SAMPLES
     return {}
 
 
