@@ -182,7 +182,7 @@ class AGHHasher(BaseHasher):
     functions are ``h_k(x) = sgn(w_k' z(x))``. Two-layer AGH keeps ``r / 2``
     eigenfunctions and learns for each a threshold on either side of 0 that
     minimises the graph cut of the second bit (closed form, see
-    :func:`two_layer_thresholds`); the bits are the ``r / 2`` first-layer
+    ``skhash.estimators.agh.two_layer_thresholds``); the bits are the ``r / 2`` first-layer
     bits followed by the ``r / 2`` second-layer bits.
 
     The kernel ``exp(-d^2 / sigma^2)`` with ``sigma`` the mean distance to the

@@ -126,7 +126,7 @@ class SDHHasher(BaseHasher):
     - the W step: ``W = (B' B + lambda I)^-1 B' Y``;
     - the B step: ``min ||B W||^2 - 2 tr(B' Q)`` with
       ``Q = Y W' + nu F(X)``, by discrete cyclic coordinate descent
-      (:func:`dcc_pass`): ``b_l = sgn(q_l - B_{-l} W_{-l} w_l)``.
+      (``skhash.estimators.sdh.dcc_pass``): ``b_l = sgn(q_l - B_{-l} W_{-l} w_l)``.
 
     Defaults follow the authors' code: random initial codes, 1,000 anchors,
     ``lambda = 1``, ``nu = 1e-5``, F-step ridge ``1e-2``, 5 alternations and
