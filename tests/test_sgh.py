@@ -91,4 +91,4 @@ def test_beats_lsh_on_mirflickr():
     X, labels, _ = mirflickr_2000()
     sgh = split_map(lambda s: SGHHasher(32, random_state=s), X, labels)
     lsh = split_map(lambda s: LSHHasher(32, random_state=s), X, labels)
-    assert sgh > lsh + 0.01, (sgh, lsh)
+    assert sgh > lsh + 0.02, (sgh, lsh)
