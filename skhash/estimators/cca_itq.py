@@ -175,10 +175,11 @@ class CCAITQHasher(BaseHasher):
     each view's mean variance and much stronger than the authors' absolute
     ``1e-4``, which lets CCA fit noise when the second view is large: with
     1,386 MIRFlickr tags and 5,000 training photos, mAP at 32 bits on a
-    validation split of database photos (never the benchmark's queries) was
-    0.570 with the authors' ridge, 0.642 with ``reg_x = reg_y = 1``, 0.691 with
-    the defaults ``reg_x = 10, reg_y = 100`` (0.634 for ITQ); with the 24
-    concept labels at 16 bits, 0.650, 0.727 and 0.733.
+    validation split of database photos (never the benchmark's queries;
+    ``benchmarks/classical_validation.py``) was 0.571 with the authors' ridge,
+    0.642 with ``reg_x = reg_y = 1``, 0.691 with the defaults
+    ``reg_x = 10, reg_y = 100`` (0.634 for ITQ); with the 24 concept labels at
+    16 bits, 0.651, 0.727 and 0.733 (0.633 for ITQ).
 
     The second view: ``tags`` when given (a binary tag matrix, dense or
     sparse, routed like :class:`DSTDHHasher`'s by scikit-learn's metadata
