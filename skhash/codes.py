@@ -267,28 +267,86 @@ def as_words(packed):
     return packed.view(np.uint64)
 
 
-_LAUNCH_LOCK = threading.Lock()
-_THREADING_LAYER: list[str] = []  # numba's threading layer, once a parallel kernel has run
+_LAUNCH_LOCK = threading.RLock()
+_INIT_LOCK = threading.Lock()
+_THREADING_LAYER: list[str] = []  # numba's threading layer, once started
+
+
+def _start_threading_layer():
+    """Start numba's threading layer on a helper thread and return its name.
+
+    Starting it calls ``omp_set_num_threads(NUMBA_NUM_THREADS)`` (and
+    ``omp_set_nested``) on the calling thread under numba's ``omp`` layer.
+    When torch is loaded, its GNU OpenMP runtime is the one those calls
+    reach, so starting the layer on the user's thread would change what
+    ``torch.get_num_threads()`` returns there (after
+    ``torch.set_num_threads(1)`` it read 2). OpenMP settings belong to the
+    thread that sets them: on a short-lived helper thread they change nothing
+    the user sees.
+    """
+    with contextlib.suppress(ValueError):  # raised while no layer is started
+        return numba.threading_layer()
+    failure = []
+
+    def start():
+        try:
+            numba.get_num_threads()  # starts the layer
+        except BaseException as exc:  # re-raised on the calling thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=start, name="skhash-numba-threading-layer")
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return numba.threading_layer()
+
+
+def threading_layer():
+    """numba's threading layer, started without changing the caller's thread settings.
+
+    Call this (or enter :func:`kernel_launch`) before any other numba threading
+    call such as :func:`numba.get_num_threads`, which would start the layer on
+    the calling thread (see :func:`_start_threading_layer`).
+
+    Returns
+    -------
+    name : str
+        ``"omp"``, ``"tbb"`` or ``"workqueue"``.
+    """
+    if not _THREADING_LAYER:
+        with _INIT_LOCK:
+            if not _THREADING_LAYER:
+                _THREADING_LAYER.append(_start_threading_layer())
+    return _THREADING_LAYER[0]
+
+
+def numba_num_threads():
+    """``numba.get_num_threads()`` of the calling thread, the threading layer started safely."""
+    threading_layer()
+    return numba.get_num_threads()
 
 
 @contextlib.contextmanager
 def kernel_launch():
-    """Serialise parallel kernel launches where numba's threading layer needs it.
+    """Launch parallel kernels safely from any thread, any number of times nested.
 
-    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
-    available) aborts the process when parallel kernels are launched from
-    several Python threads at once, as dask's threaded scheduler or joblib's
-    threading backend do; the ``omp`` and ``tbb`` layers are thread-safe and
-    run unlocked. Every parallel kernel of skhash is launched inside this.
+    numba's threading layer is started first on a helper thread
+    (:func:`threading_layer`), so that no launch changes the OpenMP settings
+    of the user's thread. numba's ``workqueue`` layer (used when neither TBB
+    nor OpenMP is available) aborts the process when parallel kernels are
+    launched from several Python threads at once, as dask's threaded
+    scheduler or joblib's threading backend do: under it launches are
+    serialised by a re-entrant lock, so that code holding it may call
+    functions that take it again. The ``omp`` and ``tbb`` layers are
+    thread-safe and run unlocked. Every parallel kernel of skhash is launched
+    inside this.
     """
-    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
+    if threading_layer() != "workqueue":
         yield
         return
     with _LAUNCH_LOCK:
         yield
-        if not _THREADING_LAYER:
-            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
-                _THREADING_LAYER.append(numba.threading_layer())
 
 
 @intrinsic
