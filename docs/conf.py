@@ -134,6 +134,9 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "reference_url": {"skhash": None},
+    # "Examples using X" on the API pages of the classes and functions.
+    "doc_module": ("skhash",),
+    "backreferences_dir": "generated/backreferences",
     "show_memory": False,
     "write_computation_times": True,
 }

@@ -200,6 +200,10 @@ def test_gallery_pages_figures_and_notebooks(built_docs):
         assert list((html / "_images").glob(f"sphx_glr_{stem}_0*.png")), f"{stem}: no figure"
         thumbnail = html / "_images" / f"sphx_glr_{stem}_thumb.png"
         assert thumbnail.is_file() and f"sphx_glr_{stem}_thumb.png" in index, stem
+    # The API pages link back to the examples that use them.
+    api_page = (html / "generated" / "skhash.metrics.mean_average_precision.html").read_text()
+    assert "Examples using" in api_page
+    assert "plot_literature_protocols.html" in api_page
 
 
 def _chromium():
