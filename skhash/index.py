@@ -33,7 +33,7 @@ import numbers
 import os
 import warnings
 from numbers import Integral, Real
-from typing import Self
+from typing import Any, Self
 
 import numba
 import numpy as np
@@ -619,11 +619,10 @@ class HammingIndex(BaseEstimator):
         self : HammingIndex
             The fitted index.
         """
-        codes = check_packed_codes(codes, name="codes")
-        if ids is not None:
-            ids = check_ids(ids, codes.shape[0])
-        self._check_backend_options(codes.shape[1])
-        self._set_store(CodeStore(codes, ids))
+        packed = check_packed_codes(codes, name="codes")
+        checked_ids = None if ids is None else check_ids(ids, packed.shape[0])
+        self._check_backend_options(packed.shape[1])
+        self._set_store(CodeStore(packed, checked_ids))
         return self
 
     def _check_backend_options(self, n_bytes):
@@ -695,10 +694,9 @@ class HammingIndex(BaseEstimator):
             index fitted on all its codes in insertion order.
         """
         check_is_fitted(self)
-        codes = check_packed_codes(codes, name="codes", n_bits=self.n_bits_)
-        if ids is not None:
-            ids = check_ids(ids, codes.shape[0])
-        self._store.add(codes, ids)
+        packed = check_packed_codes(codes, name="codes", n_bits=self.n_bits_)
+        checked_ids = None if ids is None else check_ids(ids, packed.shape[0])
+        self._store.add(packed, checked_ids)
         return self
 
     def remove(self, ids: ArrayLike) -> Self:
@@ -796,7 +794,7 @@ class HammingIndex(BaseEstimator):
         index._set_store(store)
         return index
 
-    def to_faiss(self, path: str | os.PathLike | None = None):
+    def to_faiss(self, path: str | os.PathLike | None = None) -> Any:
         """The live codes as a faiss flat index, written to ``path`` if given.
 
         Parameters
@@ -831,7 +829,7 @@ class HammingIndex(BaseEstimator):
         return index
 
     @classmethod
-    def from_faiss(cls, index, **params) -> "HammingIndex":
+    def from_faiss(cls, index: Any, **params: Any) -> "HammingIndex":
         """An index of the codes of a faiss flat index, or of a file faiss wrote.
 
         Parameters
@@ -1007,19 +1005,19 @@ class HammingIndex(BaseEstimator):
         if n_neighbors is None:
             n_neighbors = self.n_neighbors
         n_neighbors = _check_int(n_neighbors, "n_neighbors", 1)
-        query_codes, self_index = self._check_queries(query_codes)
+        queries, self_index = self._check_queries(query_codes)
         leave_one_out = bool(self_index.size) and self_index[0] >= 0
         k = max(0, min(n_neighbors, self.n_samples_fit_ - int(leave_one_out)))
-        n_q = query_codes.shape[0]
+        n_q = queries.shape[0]
         distances = np.empty((n_q, k), dtype=np.int32)
         slots = np.empty((n_q, k), dtype=np.int64)
         if k > 0 and n_q > 0:
             if self.backend_ == "faiss":
-                self._kneighbors_faiss(query_codes, self_index, k, distances, slots)
+                self._kneighbors_faiss(queries, self_index, k, distances, slots)
             elif self.backend_ in ("ivf", "hnsw"):
-                self._kneighbors_approximate(query_codes, self_index, k, distances, slots)
+                self._kneighbors_approximate(queries, self_index, k, distances, slots)
             else:
-                self._kneighbors_numpy(query_codes, self_index, k, distances, slots)
+                self._kneighbors_numpy(queries, self_index, k, distances, slots)
         ids = self._ids(slots)
         return (distances, ids) if return_distance else ids
 
@@ -1171,7 +1169,7 @@ class HammingIndex(BaseEstimator):
         if radius is None:
             radius = self.radius
         radius = _check_radius(radius)
-        query_codes, self_index = self._check_queries(query_codes)
+        queries, self_index = self._check_queries(query_codes)
         radius = int(min(np.floor(radius), self.n_bits_))
         use_multi_hash = self._multi_hash_pays_off(radius)
         if use_multi_hash or self.backend_ == "faiss":
@@ -1179,13 +1177,13 @@ class HammingIndex(BaseEstimator):
         else:
             search = self._radius_numpy_chunk
         # Working data per query: distance counts (numpy) or faiss's result buffers.
-        n_q = query_codes.shape[0]
+        n_q = queries.shape[0]
         step = _chunk_rows(16 * (radius + 1) + 12 * _RADIUS_BUFFER + 1024, n_q, self.working_memory)
         dists, inds, lengths = [], [], []
         for s in range(0, n_q, step):
             e = min(s + step, n_q)
             dist, ind, length = search(
-                query_codes[s:e], self_index[s:e], radius, sort_results, use_multi_hash
+                queries[s:e], self_index[s:e], radius, sort_results, use_multi_hash
             )
             dists.append(dist)
             inds.append(ind)
@@ -1343,7 +1341,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        hasher,
+        hasher: Any,
         *,
         n_neighbors: int = 5,
         radius: float = 2,
@@ -1367,7 +1365,14 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         self.working_memory = working_memory
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X: ArrayLike, y: ArrayLike | None = None, *, ids=None, **fit_params) -> Self:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        *,
+        ids: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> Self:
         """Fit the hasher on ``X`` (unless frozen) and index the codes of ``X``.
 
         Parameters
