@@ -169,7 +169,8 @@ class ImageSet:
     images : sequence of path-like, or ndarray
         File paths (any format Pillow reads), or pixels: an array of shape
         (n, height, width), (n, height, width, 3) or, with ``image_shape``,
-        (n, n_pixels) (flat vectors, e.g. scikit-learn's digits). Pixels of
+        (n, n_pixels) (flat vectors, e.g. scikit-learn's digits), or a list
+        of n pixel arrays of one shape. Pixels of
         dtype ``uint8`` are shown as they are; other numeric pixels are scaled
         linearly from ``value_range`` to 0..255.
     image_shape : tuple of int, default=None
@@ -199,6 +200,14 @@ class ImageSet:
             ) from None
         if not paths:
             raise ValueError(f"{name} is empty.")
+        if all(isinstance(image, np.ndarray) for image in paths):
+            shapes = {image.shape for image in paths}
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"{name}: the pixel arrays must all have one shape, got {sorted(shapes)}."
+                )
+            self.pixels = self._check_pixels(np.stack(paths), image_shape, name, value_range)
+            return
         for i, path in enumerate(paths):
             if not _is_path(path):
                 raise TypeError(

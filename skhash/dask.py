@@ -34,7 +34,6 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ._index_store import HEADER, read_header
-from .codes import kernel_launch
 from .index import HammingIndex, _check_int, _check_radius
 from .metrics._engine import RetrievalProblem
 from .metrics._ranking import (
@@ -399,8 +398,7 @@ def _problem(codes, labels, start, end, database, distance):
 
 def _map_sums(codes, labels, start, end, database, distance, no_relevant, params):
     problem = _problem(codes, labels, start, end, database, distance)
-    with kernel_launch():  # tasks of dask's threaded scheduler run concurrently
-        ap, total_relevant = _average_precision(problem, **params)
+    ap, total_relevant = _average_precision(problem, **params)
     keep = _keep_queries(total_relevant, no_relevant)
     return float(ap[keep].sum()), int(keep.sum())
 
@@ -506,8 +504,7 @@ def mean_average_precision(
 
 def _precision_recall_sums(codes, labels, start, end, database, distance, ks, ties, no_relevant):
     problem = _problem(codes, labels, start, end, database, distance)
-    with kernel_launch():
-        hits, ks_eff, total_relevant = _hits_at(problem, ks, ties)
+    hits, ks_eff, total_relevant = _hits_at(problem, ks, ties)
     keep = _keep_queries(total_relevant, no_relevant)
     recall = np.divide(
         hits, total_relevant[:, None], out=np.zeros_like(hits), where=total_relevant[:, None] > 0

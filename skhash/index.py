@@ -44,7 +44,14 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._index_store import CodeStore, check_ids, read_store, write_store
-from .codes import as_words, check_packed_codes, kernel_launch, n_bits_of, popcount64
+from .codes import (
+    as_words,
+    check_packed_codes,
+    kernel_launch,
+    n_bits_of,
+    numba_num_threads,
+    popcount64,
+)
 
 __all__ = ["HammingIndex", "HashingSearcher"]
 
@@ -338,14 +345,14 @@ def _check_radius(radius):
 
 def _query_blocks(n_queries):
     """Queries per block: a multiple of the thread count of blocks, at most 64 queries each."""
-    n_threads = numba.get_num_threads()
+    n_threads = numba_num_threads()
     n_blocks = n_threads * -(-n_queries // (n_threads * 64))
     return max(1, -(-n_queries // n_blocks))
 
 
 def _database_parts(n_queries, n_database):
     """Parts of the database searched in parallel: enough work items for all threads."""
-    n_threads = numba.get_num_threads()
+    n_threads = numba_num_threads()
     block_q = _query_blocks(n_queries)
     n_blocks = -(-n_queries // block_q)
     if n_blocks >= n_threads:

@@ -1,5 +1,9 @@
 """Displays of retrieval: precision-recall curves and galleries of retrieved images."""
 
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from ._gallery import (
@@ -12,10 +16,18 @@ from ._gallery import (
     tied_at_cutoff,
     top_k_results,
 )
+from ._typing import ArrayLike, Labels, PackedCodes
+from .codes import check_packed_codes
 from .index import _check_int
 from .metrics import precision_recall_curve, radius_precision_recall
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["RetrievalGalleryDisplay", "RetrievalPrecisionRecallDisplay"]
+
+# Images of a gallery: file paths, or a pixel array.
+Images = Sequence[str | os.PathLike] | np.ndarray
 
 
 def _pyplot():
@@ -71,15 +83,23 @@ class RetrievalPrecisionRecallDisplay:
     """
 
     def __init__(
-        self, precision, recall, *, mode="ranking", name=None, mean_average_precision=None
-    ):
+        self,
+        precision: ArrayLike,
+        recall: ArrayLike,
+        *,
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        mean_average_precision: float | None = None,
+    ) -> None:
         self.precision = precision
         self.recall = recall
         self.mode = mode
         self.name = name
         self.mean_average_precision = mean_average_precision
 
-    def plot(self, ax=None, *, name=None, **kwargs):
+    def plot(
+        self, ax: "Axes | None" = None, *, name: str | None = None, **kwargs: Any
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Plot the curve.
 
         Parameters
@@ -103,7 +123,7 @@ class RetrievalPrecisionRecallDisplay:
         if self.mean_average_precision is not None:
             shown = f"mAP = {self.mean_average_precision:.3f}"
             label = shown if label is None else f"{label} ({shown})"
-        (self.line_,) = ax.plot(self.recall, self.precision, label=label, **kwargs)
+        self.line_ = ax.plot(self.recall, self.precision, label=label, **kwargs)[0]
         ax.set_xlabel("Recall")
         ax.set_ylabel("Precision")
         ax.set_xlim(0, 1.01)
@@ -119,16 +139,16 @@ class RetrievalPrecisionRecallDisplay:
     @classmethod
     def from_codes(
         cls,
-        query_codes,
-        query_labels,
-        database_codes=None,
-        database_labels=None,
+        query_codes: PackedCodes,
+        query_labels: Labels,
+        database_codes: PackedCodes | None = None,
+        database_labels: Labels | None = None,
         *,
-        mode="ranking",
-        name=None,
-        ax=None,
-        **metric_params,
-    ):
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        ax: "Axes | None" = None,
+        **metric_params: Any,
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Compute the curve from packed codes and labels, and plot it.
 
         Parameters
@@ -165,17 +185,17 @@ class RetrievalPrecisionRecallDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X_query,
-        y_query,
-        X_database=None,
-        y_database=None,
+        estimator: Any,
+        X_query: ArrayLike,
+        y_query: Labels,
+        X_database: ArrayLike | None = None,
+        y_database: Labels | None = None,
         *,
-        mode="ranking",
-        name=None,
-        ax=None,
-        **metric_params,
-    ):
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        ax: "Axes | None" = None,
+        **metric_params: Any,
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Hash features with a fitted hasher, compute the curve and plot it.
 
         Parameters
@@ -252,7 +272,9 @@ class RetrievalGalleryDisplay:
         The images of all the queries and of the database: image files
         (read lazily with Pillow and shrunk to thumbnails), or pixel arrays of
         shape (n, height, width), (n, height, width, 3), or (n, n_pixels)
-        with `image_shape`.
+        with `image_shape` (or a list of n arrays of one shape). ``uint8``
+        pixels are shown as they are; other pixels are scaled from the
+        smallest to the largest value of the query and database arrays.
     queries : ndarray of shape (n_shown,)
         Positions of the queries shown, among the queries.
     neighbors : ndarray of shape (n_methods, n_shown, k)
@@ -305,17 +327,17 @@ class RetrievalGalleryDisplay:
 
     def __init__(
         self,
-        query_images,
-        database_images,
-        queries,
-        neighbors,
-        distances,
-        relevant,
+        query_images: Images,
+        database_images: Images,
+        queries: ArrayLike,
+        neighbors: ArrayLike,
+        distances: ArrayLike,
+        relevant: ArrayLike,
         *,
-        n_tied_beyond=None,
-        names=None,
-        image_shape=None,
-    ):
+        n_tied_beyond: ArrayLike | None = None,
+        names: Sequence[str] | None = None,
+        image_shape: tuple[int, ...] | None = None,
+    ) -> None:
         self.query_images = query_images
         self.database_images = database_images
         self.queries = queries
@@ -368,14 +390,14 @@ class RetrievalGalleryDisplay:
 
     def plot(
         self,
-        ax=None,
+        ax: Any = None,
         *,
-        names=None,
-        cmap=None,
-        thumbnail_size=128,
-        relevant_color=RELEVANT_COLOR,
-        irrelevant_color=IRRELEVANT_COLOR,
-    ):
+        names: Sequence[str] | None = None,
+        cmap: Any = None,
+        thumbnail_size: int = 128,
+        relevant_color: Any = RELEVANT_COLOR,
+        irrelevant_color: Any = IRRELEVANT_COLOR,
+    ) -> "RetrievalGalleryDisplay":
         """Plot the gallery.
 
         Parameters
@@ -484,21 +506,21 @@ class RetrievalGalleryDisplay:
     @classmethod
     def from_codes(
         cls,
-        query_codes,
-        query_labels,
-        database_codes,
-        database_labels,
+        query_codes: ArrayLike | Sequence[ArrayLike],
+        query_labels: ArrayLike,
+        database_codes: ArrayLike | Sequence[ArrayLike],
+        database_labels: ArrayLike,
         *,
-        query_images,
-        database_images,
-        queries=4,
-        k=5,
-        random_state=None,
-        names=None,
-        image_shape=None,
-        ax=None,
-        **kwargs,
-    ):
+        query_images: Images,
+        database_images: Images,
+        queries: int | ArrayLike = 4,
+        k: int = 5,
+        random_state: int | np.random.RandomState | None = None,
+        names: Sequence[str] | None = None,
+        image_shape: tuple[int, ...] | None = None,
+        ax: Any = None,
+        **kwargs: Any,
+    ) -> "RetrievalGalleryDisplay":
         """Rank the database for a few queries from packed codes, and plot the gallery.
 
         Parameters
@@ -534,16 +556,23 @@ class RetrievalGalleryDisplay:
         -------
         display : RetrievalGalleryDisplay
         """
-        query_codes = _as_method_list(query_codes, "query_codes")
-        database_codes = _as_method_list(database_codes, "database_codes")
-        if len(query_codes) != len(database_codes):
+        queries_by_method = [
+            check_packed_codes(q, name="query_codes")
+            for q in _as_method_list(query_codes, "query_codes")
+        ]
+        database_by_method = [
+            check_packed_codes(d, name="database_codes")
+            for d in _as_method_list(database_codes, "database_codes")
+        ]
+        n_methods = len(queries_by_method)
+        if n_methods != len(database_by_method):
             raise ValueError(
-                f"query_codes has {len(query_codes)} methods but database_codes has "
-                f"{len(database_codes)}."
+                f"query_codes has {n_methods} methods but database_codes has "
+                f"{len(database_by_method)}."
             )
-        names = _method_names(names, len(query_codes), [None] * len(query_codes))
-        n_queries, n_database = len(query_codes[0]), len(database_codes[0])
-        for m, (q, d) in enumerate(zip(query_codes, database_codes, strict=True)):
+        names = _method_names(names, n_methods, [None] * n_methods)
+        n_queries, n_database = len(queries_by_method[0]), len(database_by_method[0])
+        for m, (q, d) in enumerate(zip(queries_by_method, database_by_method, strict=True)):
             if len(q) != n_queries or len(d) != n_database:
                 raise ValueError(
                     f"method {m} has {len(q)} query and {len(d)} database codes, method 0 "
@@ -555,7 +584,7 @@ class RetrievalGalleryDisplay:
         positions = choose_queries(n_queries, queries, random_state)
         results = [
             top_k_results(q, query_labels, d, database_labels, positions, k)
-            for q, d in zip(query_codes, database_codes, strict=True)
+            for q, d in zip(queries_by_method, database_by_method, strict=True)
         ]
         display = cls(
             query_images,
@@ -573,22 +602,22 @@ class RetrievalGalleryDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X_query,
-        y_query,
-        X_database,
-        y_database,
+        estimator: Any,
+        X_query: Any,
+        y_query: ArrayLike,
+        X_database: Any,
+        y_database: ArrayLike,
         *,
-        query_images=None,
-        database_images=None,
-        queries=4,
-        k=5,
-        random_state=None,
-        names=None,
-        image_shape=None,
-        ax=None,
-        **kwargs,
-    ):
+        query_images: Images | None = None,
+        database_images: Images | None = None,
+        queries: int | ArrayLike = 4,
+        k: int = 5,
+        random_state: int | np.random.RandomState | None = None,
+        names: Sequence[str] | None = None,
+        image_shape: tuple[int, ...] | None = None,
+        ax: Any = None,
+        **kwargs: Any,
+    ) -> "RetrievalGalleryDisplay":
         """Hash queries and database with fitted hashers, and plot the gallery.
 
         Parameters

@@ -14,9 +14,14 @@ import html
 import importlib.util
 import io
 import math
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils import Bunch
 
 from ._gallery import (
     IRRELEVANT_COLOR,
@@ -28,24 +33,26 @@ from ._gallery import (
     tied_at_cutoff,
     top_k_results,
 )
+from .codes import check_packed_codes
+from .index import _check_int
 
 __all__ = ["gallery_results", "write_report"]
 
 
 def gallery_results(
-    query_codes,
-    query_labels,
-    database_codes,
-    database_labels,
+    query_codes: ArrayLike,
+    query_labels: ArrayLike,
+    database_codes: ArrayLike,
+    database_labels: ArrayLike,
     *,
-    query_images,
-    database_images,
-    image_shape=None,
-    cmap=None,
-    queries=5,
-    k=8,
-    random_state=0,
-):
+    query_images: Sequence[str | os.PathLike] | np.ndarray,
+    database_images: Sequence[str | os.PathLike] | np.ndarray,
+    image_shape: tuple[int, ...] | None = None,
+    cmap: str | None = None,
+    queries: int | ArrayLike = 5,
+    k: int = 8,
+    random_state: int = 0,
+) -> Bunch:
     """What the report's gallery shows for one method at one code length.
 
     Parameters
@@ -90,10 +97,12 @@ def gallery_results(
     >>> gallery.neighbors.shape
     (5, 4)
     """
+    n_queries = len(check_packed_codes(query_codes, name="query_codes"))
+    n_database = len(check_packed_codes(database_codes, name="database_codes"))
     checked_queries, checked_database = image_sets(query_images, database_images, image_shape)
-    checked_queries.check_length(len(query_codes), "query codes")
-    checked_database.check_length(len(database_codes), "database codes")
-    positions = choose_queries(len(query_codes), queries, random_state)
+    checked_queries.check_length(n_queries, "query codes")
+    checked_database.check_length(n_database, "database codes")
+    positions = choose_queries(n_queries, queries, random_state)
     results = top_k_results(
         query_codes, query_labels, database_codes, database_labels, positions, k
     )
@@ -130,8 +139,9 @@ table.results td.best { font-weight: bold; }
 .hint { color: #777; font-size: 0.9em; }
 figure { margin: 0; }
 figure.pr img { max-width: 100%%; height: auto; }
-.legend { margin: 0.8em 0; font-size: 0.9em; }
-.legend span { display: inline-block; margin-right: 1.2em; padding: 0.1em 0.4em; }
+.overview { display: flex; flex-wrap: wrap; gap: 1em 2.5em; align-items: flex-start; }
+.about { max-width: 34em; font-size: 0.95em; }
+.legend span { display: table; margin: 0.5em 0; padding: 0.15em 0.5em; }
 .legend .relevant { border: 3px solid var(--rel); }
 .legend .irrelevant { border: 3px solid var(--irr); }
 .legend .tie { border: 3px dashed #555; }
@@ -224,13 +234,13 @@ def _thumbnail_url(images, index, size, cmap):
     buffer = io.BytesIO()
     if images.paths is not None:
         Image.fromarray(pixels).save(buffer, format="JPEG", quality=82)
-        return _data_url(buffer.getvalue(), "image/jpeg"), pixels.shape
+        return _data_url(buffer.getvalue(), "image/jpeg")
     if pixels.ndim == 2 and cmap is not None:
         from matplotlib import colormaps
 
         pixels = (colormaps[cmap](pixels / 255.0)[..., :3] * 255).round().astype(np.uint8)
     Image.fromarray(pixels).save(buffer, format="PNG")
-    return _data_url(buffer.getvalue(), "image/png"), pixels.shape
+    return _data_url(buffer.getvalue(), "image/png")
 
 
 def _format_cell(row, column):
@@ -289,19 +299,32 @@ def _curve_figure(curves, n_bits):
 
 
 class _Thumbnails:
-    """Encodes each image once, however often it is shown."""
+    """The images of a report's galleries, each thumbnail encoded once however often shown.
+
+    Lives for one :func:`write_report` call, which keeps the galleries (and so
+    their images) alive: identities are stable keys.
+    """
 
     def __init__(self, size):
         self.size = size
-        self.cache = {}
+        self.sets = {}
+        self.urls = {}
+
+    def image_sets(self, gallery):
+        """The (query, database) :class:`ImageSet` of a gallery, shared by galleries of one run."""
+        key = (id(gallery.query_images), id(gallery.database_images), gallery.image_shape)
+        if key not in self.sets:
+            self.sets[key] = image_sets(
+                gallery.query_images, gallery.database_images, gallery.image_shape
+            )
+        return self.sets[key]
 
     def img(self, images, index, cmap, alt):
-        key = (id(images), int(index))
-        if key not in self.cache:
-            self.cache[key] = _thumbnail_url(images, int(index), self.size, cmap)
-        url, shape = self.cache[key]
+        key = (id(images), int(index), cmap)
+        if key not in self.urls:
+            self.urls[key] = _thumbnail_url(images, int(index), self.size, cmap)
         css = "thumb" if images.paths is not None else "thumb pixels"
-        return f'<img class="{css}" src="{url}" alt="{_e(alt)}">'
+        return f'<img class="{css}" src="{self.urls[key]}" alt="{_e(alt)}">'
 
 
 def _gallery_section(entries, thumbnails):
@@ -314,15 +337,7 @@ def _gallery_section(entries, thumbnails):
                 f"galleries: every method of a code length must show the same queries; "
                 f"{method} shows {list(gallery.queries)}, {entries[0][0]} {list(queries)}."
             )
-    cache = {}
-    shown = []
-    for method, gallery in entries:
-        key = (id(gallery.query_images), id(gallery.database_images))
-        if key not in cache:
-            cache[key] = image_sets(
-                gallery.query_images, gallery.database_images, gallery.image_shape
-            )
-        shown.append((method, gallery, *cache[key]))
+    shown = [(method, gallery, *thumbnails.image_sets(gallery)) for method, gallery in entries]
     query_set = shown[0][2]
     lines = ['<div class="gallery">']
     for row, query in enumerate(queries):
@@ -366,17 +381,17 @@ def _gallery_section(entries, thumbnails):
 
 
 def write_report(
-    output,
-    rows,
+    output: str | os.PathLike,
+    rows: Sequence[Mapping[str, Any]],
     *,
-    curves=None,
-    galleries=None,
-    columns=None,
-    title="skhash retrieval benchmark",
-    description=None,
-    thumbnail_size=96,
-    filename="report.html",
-):
+    curves: Mapping[tuple[str, int], tuple[ArrayLike, ArrayLike]] | None = None,
+    galleries: Mapping[tuple[str, int], Bunch] | None = None,
+    columns: Sequence[str] | None = None,
+    title: str = "skhash retrieval benchmark",
+    description: str | None = None,
+    thumbnail_size: int = 96,
+    filename: str = "report.html",
+) -> Path:
     """Write the benchmark's HTML report: results table, precision-recall curves, galleries.
 
     Parameters
@@ -388,7 +403,8 @@ def write_report(
         values are shown with 4 decimals (1 for columns ending in ``_s``),
         followed by ``± <column>_std`` when the row has that key and its
         ``random_states`` holds several states. The table sorts by any column
-        when its header is clicked.
+        when its header is clicked; the largest ``mAP``, ``mAP@1000``,
+        ``P@1000`` and ``P(r<=2)`` among the rows of one ``n_bits`` are bold.
     curves : dict, default=None
         ``(method, n_bits) -> (precision, recall)``: one plot per code length.
     galleries : dict, default=None
@@ -426,7 +442,7 @@ def write_report(
 
     if not rows:
         raise ValueError("rows is empty: the report needs at least one result row.")
-    if not all(isinstance(row, dict) for row in rows):
+    if not all(isinstance(row, Mapping) for row in rows):
         raise TypeError("rows must be a list of dicts, one per table row.")
     if columns is None:
         skip = ("random_state", "random_states")
@@ -443,7 +459,7 @@ def write_report(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     bits = sorted({b for _, b in curves} | {b for _, b in galleries})
-    thumbnails = _Thumbnails(int(thumbnail_size))
+    thumbnails = _Thumbnails(_check_int(thumbnail_size, "thumbnail_size", 8))
 
     body = [f"<header><h1>{_e(title)}</h1>"]
     if description:
@@ -462,6 +478,7 @@ def write_report(
     )
     for b in bits:
         body.append(f'<section id="bits-{b}" class="bits" data-bits="{b}"><h2>{b} bits</h2>')
+        body.append('<div class="overview">')
         if any(key[1] == b for key in curves) and not _has("matplotlib"):
             body.append('<p class="hint">No curves: matplotlib is not installed.</p>')
         elif any(key[1] == b for key in curves):
@@ -472,18 +489,21 @@ def write_report(
             )
         entries = [(method, g) for (method, n_bits), g in galleries.items() if n_bits == b]
         if entries and not _has("PIL"):
-            body.append('<p class="hint">No gallery: Pillow is not installed.</p>')
+            body.append('<p class="hint">No gallery: Pillow is not installed.</p></div>')
         elif entries:
             k = entries[0][1].neighbors.shape[1]
             body.append(
-                f"<h3>Top {k} results of {len(entries[0][1].queries)} queries</h3>"
+                f'<div class="about"><h3>Top {k} results of {len(entries[0][1].queries)} '
+                "queries</h3><p>A row per query; a line per method. d: Hamming distance to "
+                "the query; results ranked by distance, then database order.</p>"
                 '<p class="legend"><span class="relevant">\u2713 shares a label with the '
-                'query</span><span class="irrelevant">\u2717 shares none</span>'
-                '<span class="tie">dashed, "tie": as far as the last result shown, with '
-                "more database items at that distance not shown</span> d: Hamming distance; "
-                "ties in database order.</p>"
+                'query</span><span class="irrelevant">\u2717 shares no label</span>'
+                '<span class="tie">dashed, "tie": at the distance of the last result shown, '
+                "with more database items at that distance left out</span></p></div></div>"
             )
             body.append(_gallery_section(entries, thumbnails))
+        else:
+            body.append("</div>")
         body.append("</section>")
 
     css = _CSS % {"rel": RELEVANT_COLOR, "irr": IRRELEVANT_COLOR, "size": thumbnail_size}

@@ -264,6 +264,9 @@ def test_errors_name_the_argument(digits):
         RetrievalGalleryDisplay.from_codes(*q, *d, **{**kw, "query_images": [1] * 300})
     with pytest.raises(TypeError, match="thumbnail_size must be an int"):
         RetrievalGalleryDisplay.from_codes(*q, *d, thumbnail_size=1.5, **kw)
+    with pytest.raises(ValueError, match="must all have one shape"):
+        ImageSet([np.zeros((4, 4)), np.zeros((4, 5))])
+    np.testing.assert_array_equal(ImageSet([np.eye(3), np.eye(3)]).thumbnail(1), np.eye(3) * 255)
     with pytest.raises(ValueError, match="NaN"):
         ImageSet(np.full((2, 4, 4), np.nan))
     with pytest.raises(ValueError, match="3 colour channels last"):

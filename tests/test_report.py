@@ -239,11 +239,6 @@ def test_the_browser_checks_catch_errors_and_requests_leaving_the_folder(tmp_pat
     assert widths == [0, 0]
 
 
-def _data_url_image(html_text, pattern):
-    match = re.search(pattern + r'.*?src="data:image/png;base64,([^"]+)"', html_text, re.S)
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(match.group(1)))))
-
-
 def test_command_writes_the_report_beside_the_results(tmp_path):
     out = tmp_path / "results"
     main(["--methods", "ITQ", "--bits", "16", "32", "--output", str(out), "--quiet"])
@@ -251,13 +246,28 @@ def test_command_writes_the_report_beside_the_results(tmp_path):
     assert text.count("<tr><td") == 2  # one table row per (method, n_bits)
     assert text.count('<td class="hit') == 2 * 5 * 8
     assert "http:" not in text and "https:" not in text and 'src="data:' in text
-    # The first query's thumbnail is its digit, dark ink on white (gray_r), at 8 x 8.
+    # Every thumbnail is its digit, dark ink on white (gray_r), at 8 x 8: the queries' and,
+    # in both sections, each result's.
     data = load_digits_benchmark(n_queries=300, random_state=0)
-    query = int(re.search(r'data-query="(\d+)"', text).group(1))
-    shown = _data_url_image(text, r'<figure class="query">')
-    assert shown.shape == (8, 8, 3)
-    expected = 255 - np.round(data.X_query[query].reshape(8, 8) * 255)
-    np.testing.assert_allclose(shown[..., 0], expected, atol=1)
+    queries = re.findall(
+        r'<div class="query-row" data-query="(\d+)">\s*<figure class="query"><img [^>]*'
+        r'src="data:image/png;base64,([^"]+)"',
+        text,
+    )
+    hits = re.findall(
+        r'<td class="hit[^"]*" data-item="(\d+)"[^>]*><img [^>]*src="data:image/png;base64,'
+        r'([^"]+)"',
+        text,
+    )
+    assert len(queries) == 2 * 5 and len(hits) == 2 * 5 * 8
+    for pixels, encoded in [(data.X_query, q) for q in queries] + [
+        (data.X_database, h) for h in hits
+    ]:
+        index, png = int(encoded[0]), base64.b64decode(encoded[1])
+        shown = np.asarray(Image.open(io.BytesIO(png)))
+        assert shown.shape == (8, 8, 3)
+        expected = 255 - np.round(pixels[index].reshape(8, 8) * 255)
+        np.testing.assert_allclose(shown[..., 0], expected, atol=1)
 
 
 def test_table_shows_mean_and_std_over_random_states_and_the_best_in_bold(tmp_path):
