@@ -33,17 +33,17 @@ import numbers
 import os
 import warnings
 from numbers import Integral, Real
-from typing import Any, Self
+from typing import Any
 
 import numba
 import numpy as np
-from numpy.typing import ArrayLike
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._index_store import CodeStore, check_ids, read_store, write_store
+from ._typing import ArrayLike, PackedCodes, PathLikeStr
 from .codes import (
     as_words,
     check_packed_codes,
@@ -607,7 +607,9 @@ class HammingIndex(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, codes: ArrayLike, y: None = None, *, ids: ArrayLike | None = None) -> Self:
+    def fit(
+        self, codes: PackedCodes, y: None = None, *, ids: ArrayLike | None = None
+    ) -> "HammingIndex":
         """Store the database codes and their ids.
 
         Parameters
@@ -682,7 +684,7 @@ class HammingIndex(BaseEstimator):
         self._reset_caches()
 
     # -- updates ----------------------------------------------------------------------
-    def add(self, codes: ArrayLike, ids: ArrayLike | None = None) -> Self:
+    def add(self, codes: PackedCodes, ids: ArrayLike | None = None) -> "HammingIndex":
         """Add codes after those already indexed, without refitting.
 
         Parameters
@@ -706,7 +708,7 @@ class HammingIndex(BaseEstimator):
         self._store.add(packed, checked_ids)
         return self
 
-    def remove(self, ids: ArrayLike) -> Self:
+    def remove(self, ids: ArrayLike) -> "HammingIndex":
         """Remove the codes of ``ids``, without refitting.
 
         Parameters
@@ -726,7 +728,7 @@ class HammingIndex(BaseEstimator):
         return self
 
     # -- files ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    def save(self, path: PathLikeStr, *, overwrite: bool = False) -> None:
         """Write the index to a folder that :meth:`load` opens memory-mapped.
 
         The folder holds, in format version 1:
@@ -758,7 +760,7 @@ class HammingIndex(BaseEstimator):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, *, mmap: bool = True, verify: bool | None = None
+        cls, path: PathLikeStr, *, mmap: bool = True, verify: bool | None = None
     ) -> "HammingIndex":
         """Open an index written by :meth:`save`.
 
@@ -801,7 +803,7 @@ class HammingIndex(BaseEstimator):
         index._set_store(store)
         return index
 
-    def to_faiss(self, path: str | os.PathLike | None = None) -> Any:
+    def to_faiss(self, path: PathLikeStr | None = None) -> Any:
         """The live codes as a faiss flat index, written to ``path`` if given.
 
         Parameters
@@ -980,7 +982,7 @@ class HammingIndex(BaseEstimator):
 
     def kneighbors(
         self,
-        query_codes: ArrayLike | None = None,
+        query_codes: PackedCodes | None = None,
         n_neighbors: int | None = None,
         return_distance: bool = True,
     ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
@@ -1143,7 +1145,7 @@ class HammingIndex(BaseEstimator):
 
     def radius_neighbors(
         self,
-        query_codes: ArrayLike | None = None,
+        query_codes: PackedCodes | None = None,
         radius: float | None = None,
         return_distance: bool = True,
         sort_results: bool = True,
@@ -1379,7 +1381,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         *,
         ids: ArrayLike | None = None,
         **fit_params: Any,
-    ) -> Self:
+    ) -> "HashingSearcher":
         """Fit the hasher on ``X`` (unless frozen) and index the codes of ``X``.
 
         Parameters
@@ -1425,7 +1427,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         """
         return self._codes(X)
 
-    def add(self, X: ArrayLike, ids: ArrayLike | None = None) -> Self:
+    def add(self, X: ArrayLike, ids: ArrayLike | None = None) -> "HashingSearcher":
         """Hash ``X`` with the fitted hasher and add the codes, see :meth:`HammingIndex.add`.
 
         Parameters
@@ -1443,7 +1445,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         self.index_.add(self._codes(X), ids)
         return self
 
-    def remove(self, ids: ArrayLike) -> Self:
+    def remove(self, ids: ArrayLike) -> "HashingSearcher":
         """Remove items by id, see :meth:`HammingIndex.remove`.
 
         Parameters

@@ -4,8 +4,7 @@ mypy checks the modules listed in ``[tool.mypy] files`` of pyproject.toml. Not
 listed yet, because mypy reports errors in them on main as merged (their owners
 annotate them): ``skhash/estimators`` (incompatible ``_compute_dtype`` of the
 deep hasher mixin and BaseHasher; loss classes redefining a tuple attribute
-typed by torch) and ``skhash/index.py`` (``ArrayLike`` arguments used as
-arrays). They are still analysed, so calls into them are type-checked.
+typed by torch). They are still analysed, so calls into them are type-checked.
 """
 
 import importlib
@@ -25,6 +24,7 @@ ANNOTATED_MODULES = [
     "skhash.metrics",
     "skhash.datasets",
     "skhash.features",
+    "skhash.index",
 ]
 # Public classes and functions outside those modules, annotated too.
 ANNOTATED_OBJECTS = [
