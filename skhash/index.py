@@ -471,7 +471,8 @@ class HammingIndex(BaseEstimator):
     codes_ : ndarray of shape (n_samples_fit_, n_bits_ // 8), dtype uint8
         The live database codes in insertion order (the fitted codes
         themselves, not copied when C-contiguous, until codes are added or
-        removed; a read-only memory map after :meth:`load`).
+        removed; after :meth:`load`, a copy-on-write memory map: the file is
+        never written).
     ids_ : ndarray of shape (n_samples_fit_,), dtype int64 or str
         Their ids.
     n_bits_ : int
@@ -775,10 +776,11 @@ class HammingIndex(BaseEstimator):
         path : str or path-like
             The folder of the index.
         mmap : bool, default=True
-            Memory-map the files (read-only) instead of reading them: opening
-            takes milliseconds whatever the size and uses no memory until
-            queries read the codes (then the operating system's page cache).
-            The first :meth:`add` copies the codes to memory.
+            Memory-map the files (copy-on-write: they are never written)
+            instead of reading them: opening takes milliseconds whatever the
+            size and uses no memory until queries read the codes (then the
+            operating system's page cache). The first :meth:`add` copies the
+            codes to memory.
         verify : bool, default=None
             Check each file's CRC-32, which reads every byte (about 4 GB/s
             once the file is in the page cache; an 800 MB file of 100 million
