@@ -2,18 +2,11 @@
 
 mypy checks the modules listed in ``[tool.mypy] files`` of pyproject.toml. Not
 listed yet, because mypy reports errors in them on main as merged (their owners
-annotate them):
-
-- five modules of ``skhash/estimators``: ``_compute_dtype`` of
+annotate them): five modules of ``skhash/estimators``. ``_compute_dtype`` of
   ``DeepHasherMixin`` is incompatible with ``BaseHasher``'s (dstdh.py, wsih.py,
   _deep_baselines.py), and the loss classes redefine ``names``, typed
   ``tuple[()]`` by ``_WeightedLoss`` (_wsih_modules.py,
-  _deep_baselines_modules.py); the other estimator modules are checked;
-- ``skhash/index.py``: ``typing.Self`` does not exist on Python 3.10 (the
-  oldest version the package declares), and ``ArrayLike`` arguments are
-  indexed as arrays.
-
-They are still analysed, so calls into them are type-checked.
+  _deep_baselines_modules.py). The other estimator modules are checked. They are still analysed, so calls into them are type-checked.
 """
 
 import importlib
@@ -33,6 +26,7 @@ ANNOTATED_MODULES = [
     "skhash.metrics",
     "skhash.datasets",
     "skhash.features",
+    "skhash.index",
 ]
 # Public classes and functions outside those modules, annotated too.
 ANNOTATED_OBJECTS = [
