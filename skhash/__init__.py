@@ -2,7 +2,18 @@
 
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
-from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
+from .estimators import (
+    AGHHasher,
+    BaseHasher,
+    CCAITQHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 from .features import ImageFeatureExtractor
 from .index import HammingIndex, HashingSearcher
 
@@ -34,17 +45,33 @@ def _version() -> str:
 __version__ = _version()
 
 # The deep hashers import torch: load them on first access.
-_LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
+_LAZY = (
+    "BiHalfHasher",
+    "DSTDHHasher",
+    "GreedyHashHasher",
+    "SSDHHasher",
+    "WSIHHasher",
+    "WebSet",
+)
 
 __all__ = [
+    "AGHHasher",
     "BaseHasher",
+    "BiHalfHasher",
+    "CCAITQHasher",
     "DSTDHHasher",
+    "GreedyHashHasher",
     "HammingIndex",
     "HashingSearcher",
     "ITQHasher",
     "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
+    "SDHHasher",
+    "SGHHasher",
+    "SHHasher",
+    "SpHHasher",
+    "SSDHHasher",
     "WSIHHasher",
     "WebSet",
     "__version__",

@@ -80,23 +80,30 @@ class IdDirectory:
         self.runs = []
 
     def insert(self, keys, slots):
-        order = np.lexsort((slots, keys))
+        """Add keys with their slots, which are larger than any slot inserted before."""
+        # Stable sorts keep equal keys (an id removed and added again) in slot order;
+        # on two sorted runs numpy's stable sort (timsort) is a linear merge.
+        order = np.argsort(keys, kind="stable")
         self.runs.append((keys[order], slots[order]))
         while len(self.runs) > 1 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
             (k2, s2), (k1, s1) = self.runs.pop(), self.runs.pop()
             keys, slots = np.concatenate([k1, k2]), np.concatenate([s1, s2])
-            order = np.lexsort((slots, keys))
+            order = np.argsort(keys, kind="stable")
             self.runs.append((keys[order], slots[order]))
 
     def newest(self, keys):
         """Largest slot ever given to each key, -1 for keys never seen."""
+        order = np.argsort(keys)  # sorted keys make numpy's binary searches cache-friendly
+        keys = keys[order]
         found = np.full(keys.shape[0], -1, dtype=np.int64)
         for run_keys, run_slots in self.runs:
             end = np.searchsorted(run_keys, keys, side="right")
             hit = end > 0
             hit[hit] = run_keys[end[hit] - 1] == keys[hit]
             found[hit] = np.maximum(found[hit], run_slots[end[hit] - 1])
-        return found
+        out = np.empty_like(found)
+        out[order] = found
+        return out
 
 
 class CodeStore:
@@ -118,6 +125,17 @@ class CodeStore:
         self.epoch = 0  # increased by every compaction (slots renumbered): caches check it
         self._padded = self._blocks = None
         self._padded_rows = self._blocks_groups = 0
+
+    def __getstate__(self):
+        # pickle the used rows only, as plain arrays, without the derived search layouts
+        state = self.__dict__.copy()
+        state["codes"] = np.array(self.codes[: self.n_slots])
+        if self.ids is not None:
+            state["ids"] = np.array(self.ids[: self.n_slots])
+        if self.alive is not None:
+            state["alive"] = self.alive[: -(-self.n_slots // GROUP)].copy()
+        state.update(directory=None, _padded=None, _blocks=None, _padded_rows=0, _blocks_groups=0)
+        return state
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -267,28 +285,31 @@ class CodeStore:
         self.epoch += 1
 
     # -- search layout ----------------------------------------------------------------------
-    def layout(self):
-        """(row-major 64-bit words of the slots, blocks of 64 codes with words outermost).
-
-        Both are views of buffers extended as codes are added: the words are the
-        codes themselves when a code is a whole number of words, else a padded
-        copy; the blocks are a view of the words for one-word codes, else a copy.
-        """
+    def words(self):
+        """Row-major 64-bit words of the slots: the codes themselves when a code is a
+        whole number of words, else a padded copy extended as codes are added."""
         n = self.n_slots
-        n_words = -(-self.n_bytes // 8)
         if self.n_bytes % 8 == 0:
-            all_words = self.codes.view(np.uint64)
-        else:
-            if self._padded is None or self._padded.shape[0] < n:
-                previous = self._padded
-                self._padded = np.empty((self.codes.shape[0], n_words), dtype=np.uint64)
-                if previous is not None:
-                    self._padded[: self._padded_rows] = previous[: self._padded_rows]
-            self._padded[self._padded_rows : n] = as_words(self.codes[self._padded_rows : n])
-            self._padded_rows = n
-            all_words = self._padded
-        words = all_words[:n]
-        n_groups = n // GROUP
+            # np.asarray: a memory map as a plain array, the type the kernels are compiled for
+            return np.asarray(self.codes).view(np.uint64)[:n]
+        if self._padded is None or self._padded.shape[0] < n:
+            previous = self._padded
+            self._padded = np.empty((self.codes.shape[0], -(-self.n_bytes // 8)), np.uint64)
+            if previous is not None:
+                self._padded[: self._padded_rows] = previous[: self._padded_rows]
+        self._padded[self._padded_rows : n] = as_words(self.codes[self._padded_rows : n])
+        self._padded_rows = n
+        return self._padded[:n]
+
+    def layout(self):
+        """(:meth:`words`, blocks of 64 codes with words outermost).
+
+        The blocks are a view of the words for one-word codes, else a copy
+        extended as codes are added.
+        """
+        words = self.words()
+        n_words = words.shape[1]
+        n_groups = self.n_slots // GROUP
         if n_words == 1:
             return words, words[: n_groups * GROUP].reshape(n_groups, 1, GROUP)
         if self._blocks is None or self._blocks.shape[0] < n_groups:
@@ -318,10 +339,13 @@ def _crc32(array):
 
 
 def _write_array(path, array):
-    with open(path, "wb") as f:
+    # a new file moved into place: an index memory-mapping the old one keeps reading it
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
         array = np.ascontiguousarray(array)
         if array.size:
             f.write(memoryview(array.reshape(-1).view(np.uint8)))
+    os.replace(tmp, path)
     return {"bytes": int(array.nbytes), "crc32": _crc32(array)}
 
 

@@ -16,11 +16,14 @@ beyond the output is independent of the number of codes.
 import contextlib
 import numbers
 import threading
+from typing import Literal
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import intrinsic
+
+from ._typing import ArrayLike, PackedCodes, UInt8Array
 
 __all__ = [
     "BIT_ORDER",
@@ -45,7 +48,7 @@ def _check_bitorder(bitorder):
     return bitorder
 
 
-def check_n_bits(n_bits, name="n_bits"):
+def check_n_bits(n_bits: int, name: str = "n_bits") -> int:
     """Check that ``n_bits`` is a positive multiple of 8 and return it as an int.
 
     Parameters
@@ -76,7 +79,7 @@ def check_n_bits(n_bits, name="n_bits"):
     return int(n_bits)
 
 
-def pack_codes(codes, bitorder="big"):
+def pack_codes(codes: ArrayLike, bitorder: Literal["big", "little"] = "big") -> UInt8Array:
     """Pack a binary code matrix into ``uint8`` rows, 8 bits a byte.
 
     Parameters
@@ -141,7 +144,9 @@ def pack_codes(codes, bitorder="big"):
     return np.packbits(bits, axis=1, bitorder=bitorder)
 
 
-def check_packed_codes(packed, name="codes", n_bits=None):
+def check_packed_codes(
+    packed: PackedCodes, name: str = "codes", n_bits: int | None = None
+) -> UInt8Array:
     """Validate packed codes and return them as a C-contiguous ``uint8`` array.
 
     Parameters
@@ -179,7 +184,7 @@ def check_packed_codes(packed, name="codes", n_bits=None):
     return np.ascontiguousarray(packed)
 
 
-def n_bits_of(packed):
+def n_bits_of(packed: PackedCodes) -> int:
     """Number of bits of packed codes.
 
     Examples
@@ -192,7 +197,11 @@ def n_bits_of(packed):
     return int(np.shape(packed)[1]) * 8
 
 
-def unpack_codes(packed, encoding="pm1", bitorder="big"):
+def unpack_codes(
+    packed: PackedCodes,
+    encoding: Literal["pm1", "01", "bool"] = "pm1",
+    bitorder: Literal["big", "little"] = "big",
+) -> np.ndarray:
     """Unpack ``uint8`` rows into a binary code matrix.
 
     Parameters
@@ -258,28 +267,86 @@ def as_words(packed):
     return packed.view(np.uint64)
 
 
-_LAUNCH_LOCK = threading.Lock()
-_THREADING_LAYER = []  # numba's threading layer, once a parallel kernel has run
+_LAUNCH_LOCK = threading.RLock()
+_INIT_LOCK = threading.Lock()
+_THREADING_LAYER: list[str] = []  # numba's threading layer, once started
+
+
+def _start_threading_layer():
+    """Start numba's threading layer on a helper thread and return its name.
+
+    Starting it calls ``omp_set_num_threads(NUMBA_NUM_THREADS)`` (and
+    ``omp_set_nested``) on the calling thread under numba's ``omp`` layer.
+    When torch is loaded, its GNU OpenMP runtime is the one those calls
+    reach, so starting the layer on the user's thread would change what
+    ``torch.get_num_threads()`` returns there (after
+    ``torch.set_num_threads(1)`` it read 2). OpenMP settings belong to the
+    thread that sets them: on a short-lived helper thread they change nothing
+    the user sees.
+    """
+    with contextlib.suppress(ValueError):  # raised while no layer is started
+        return numba.threading_layer()
+    failure = []
+
+    def start():
+        try:
+            numba.get_num_threads()  # starts the layer
+        except BaseException as exc:  # re-raised on the calling thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=start, name="skhash-numba-threading-layer")
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return numba.threading_layer()
+
+
+def threading_layer():
+    """numba's threading layer, started without changing the caller's thread settings.
+
+    Call this (or enter :func:`kernel_launch`) before any other numba threading
+    call such as :func:`numba.get_num_threads`, which would start the layer on
+    the calling thread (see :func:`_start_threading_layer`).
+
+    Returns
+    -------
+    name : str
+        ``"omp"``, ``"tbb"`` or ``"workqueue"``.
+    """
+    if not _THREADING_LAYER:
+        with _INIT_LOCK:
+            if not _THREADING_LAYER:
+                _THREADING_LAYER.append(_start_threading_layer())
+    return _THREADING_LAYER[0]
+
+
+def numba_num_threads():
+    """``numba.get_num_threads()`` of the calling thread, the threading layer started safely."""
+    threading_layer()
+    return numba.get_num_threads()
 
 
 @contextlib.contextmanager
 def kernel_launch():
-    """Serialise parallel kernel launches where numba's threading layer needs it.
+    """Launch parallel kernels safely from any thread, any number of times nested.
 
-    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
-    available) aborts the process when parallel kernels are launched from
-    several Python threads at once, as dask's threaded scheduler or joblib's
-    threading backend do; the ``omp`` and ``tbb`` layers are thread-safe and
-    run unlocked. Every parallel kernel of skhash is launched inside this.
+    numba's threading layer is started first on a helper thread
+    (:func:`threading_layer`), so that no launch changes the OpenMP settings
+    of the user's thread. numba's ``workqueue`` layer (used when neither TBB
+    nor OpenMP is available) aborts the process when parallel kernels are
+    launched from several Python threads at once, as dask's threaded
+    scheduler or joblib's threading backend do: under it launches are
+    serialised by a re-entrant lock, so that code holding it may call
+    functions that take it again. The ``omp`` and ``tbb`` layers are
+    thread-safe and run unlocked. Every parallel kernel of skhash is launched
+    inside this.
     """
-    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
+    if threading_layer() != "workqueue":
         yield
         return
     with _LAUNCH_LOCK:
         yield
-        if not _THREADING_LAYER:
-            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
-                _THREADING_LAYER.append(numba.threading_layer())
 
 
 @intrinsic
@@ -307,7 +374,7 @@ def _hamming_kernel(a, b, out):
             out[i, j] = d
 
 
-def hamming_distances(codes_a, codes_b=None):
+def hamming_distances(codes_a: PackedCodes, codes_b: PackedCodes | None = None) -> np.ndarray:
     """Hamming distances between two sets of packed codes.
 
     Parameters

@@ -44,7 +44,14 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._index_store import CodeStore, check_ids, read_store, write_store
-from .codes import as_words, check_packed_codes, kernel_launch, n_bits_of, popcount64
+from .codes import (
+    as_words,
+    check_packed_codes,
+    kernel_launch,
+    n_bits_of,
+    numba_num_threads,
+    popcount64,
+)
 
 __all__ = ["HammingIndex", "HashingSearcher"]
 
@@ -338,14 +345,14 @@ def _check_radius(radius):
 
 def _query_blocks(n_queries):
     """Queries per block: a multiple of the thread count of blocks, at most 64 queries each."""
-    n_threads = numba.get_num_threads()
+    n_threads = numba_num_threads()
     n_blocks = n_threads * -(-n_queries // (n_threads * 64))
     return max(1, -(-n_queries // n_blocks))
 
 
 def _database_parts(n_queries, n_database):
     """Parts of the database searched in parallel: enough work items for all threads."""
-    n_threads = numba.get_num_threads()
+    n_threads = numba_num_threads()
     block_q = _query_blocks(n_queries)
     n_blocks = -(-n_queries // block_q)
     if n_blocks >= n_threads:
@@ -1115,7 +1122,7 @@ class HammingIndex(BaseEstimator):
             selector, _bitmap = self._selector()  # _bitmap: the memory the selector reads
             if selector is not None:
                 params.sel = selector
-        words, _ = self._numpy_layout()
+        words = self._store.words()
         n_q = query_codes.shape[0]
         step = _chunk_rows(24 * k_search + 1024, n_q, self.working_memory)
         for s in range(0, n_q, step):
@@ -1277,6 +1284,8 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
     ``X``; queries are features, hashed by the fitted hasher. To index with a
     hasher fitted beforehand (on other data, or with side information), wrap
     it in :class:`sklearn.frozen.FrozenEstimator`: it is then used as is.
+    Items carry ids (``fit(X, ids=...)``) and can be added and removed as in
+    :class:`HammingIndex`.
 
     Parameters
     ----------
@@ -1287,9 +1296,17 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         Default number of neighbours of :meth:`kneighbors`.
     radius : float, default=2
         Default Hamming radius of :meth:`radius_neighbors`.
-    backend : {"auto", "numpy", "faiss"}, default="auto"
+    backend : {"auto", "numpy", "faiss", "ivf", "hnsw"}, default="auto"
         Backend of the index, see :class:`HammingIndex`.
     multi_hash_tables : int, default=None
+        See :class:`HammingIndex`.
+    nlist : int, default=None
+        See :class:`HammingIndex`.
+    nprobe : int, default=16
+        See :class:`HammingIndex`.
+    hnsw_m : int, default=32
+        See :class:`HammingIndex`.
+    ef_search : int, default=128
         See :class:`HammingIndex`.
     working_memory : float, default=None
         See :class:`HammingIndex`.
@@ -1299,7 +1316,8 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
     hasher_ : estimator
         The fitted hasher.
     index_ : HammingIndex
-        The index of the codes of the fitted features.
+        The index of the codes of the fitted (and added) items; save it with
+        :meth:`HammingIndex.save`.
     n_features_in_ : int
         Number of features seen during fit (if the hasher defines it).
 
@@ -1317,9 +1335,12 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
     >>> X_train, X_database = rng.normal(size=(200, 16)), rng.normal(size=(50, 16))
     >>> hasher = LSHHasher(n_bits=16, random_state=0).fit(X_train)
     >>> searcher = HashingSearcher(FrozenEstimator(hasher), n_neighbors=3).fit(X_database)
-    >>> distances, indices = searcher.kneighbors(X_database[:2])
-    >>> indices[:, 0]  # each database item is its own nearest code
+    >>> distances, ids = searcher.kneighbors(X_database[:2])
+    >>> ids[:, 0]  # each database item is its own nearest code
     array([0, 1])
+    >>> searcher = searcher.fit(X_database, ids=[f"item{i}" for i in range(50)])
+    >>> searcher.remove(["item0"]).kneighbors(X_database[:2], return_distance=False)[:, 0]
+    array(['item3', 'item1'], dtype='<U6')
     """
 
     _parameter_constraints: dict = {
@@ -1331,21 +1352,29 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         self,
         hasher,
         *,
-        n_neighbors=5,
-        radius=2,
-        backend="auto",
-        multi_hash_tables=None,
-        working_memory=None,
-    ):
+        n_neighbors: int = 5,
+        radius: float = 2,
+        backend: str = "auto",
+        multi_hash_tables: int | None = None,
+        nlist: int | None = None,
+        nprobe: int = 16,
+        hnsw_m: int = 32,
+        ef_search: int = 128,
+        working_memory: float | None = None,
+    ) -> None:
         self.hasher = hasher
         self.n_neighbors = n_neighbors
         self.radius = radius
         self.backend = backend
         self.multi_hash_tables = multi_hash_tables
+        self.nlist = nlist
+        self.nprobe = nprobe
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
         self.working_memory = working_memory
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, *, ids=None, **fit_params) -> Self:
         """Fit the hasher on ``X`` (unless frozen) and index the codes of ``X``.
 
         Parameters
@@ -1354,6 +1383,8 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
             Database features.
         y : array-like, default=None
             Passed to the hasher's ``fit``.
+        ids : array-like of shape (n_samples,), default=None
+            Ids of the items, see :meth:`HammingIndex.fit`.
         **fit_params : dict
             Passed to the hasher's ``fit`` (e.g. ``tags``).
 
@@ -1363,13 +1394,9 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
             The fitted searcher.
         """
         self.hasher_ = clone(self.hasher).fit(X, y, **fit_params)
-        self.index_ = HammingIndex(
-            self.n_neighbors,
-            radius=self.radius,
-            backend=self.backend,
-            multi_hash_tables=self.multi_hash_tables,
-            working_memory=self.working_memory,
-        ).fit(self.hasher_.transform(X))
+        params = self.get_params(deep=False)
+        del params["hasher"]
+        self.index_ = HammingIndex(**params).fit(self.hasher_.transform(X), ids=ids)
         if hasattr(self.hasher_, "n_features_in_"):
             self.n_features_in_ = self.hasher_.n_features_in_
         return self
@@ -1378,7 +1405,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return None if X is None else self.hasher_.transform(X)
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Hash ``X`` with the fitted hasher.
 
         Parameters
@@ -1393,13 +1420,53 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         """
         return self._codes(X)
 
-    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+    def add(self, X: ArrayLike, ids: ArrayLike | None = None) -> Self:
+        """Hash ``X`` with the fitted hasher and add the codes, see :meth:`HammingIndex.add`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_added, n_features)
+            Features of the new items.
+        ids : array-like of shape (n_added,), default=None
+            Their ids.
+
+        Returns
+        -------
+        self : HashingSearcher
+            The searcher, with the items added.
+        """
+        self.index_.add(self._codes(X), ids)
+        return self
+
+    def remove(self, ids: ArrayLike) -> Self:
+        """Remove items by id, see :meth:`HammingIndex.remove`.
+
+        Parameters
+        ----------
+        ids : array-like of shape (n_removed,)
+            Ids held by the index.
+
+        Returns
+        -------
+        self : HashingSearcher
+            The searcher, without those items.
+        """
+        check_is_fitted(self)
+        self.index_.remove(ids)
+        return self
+
+    def kneighbors(
+        self,
+        X: ArrayLike | None = None,
+        n_neighbors: int | None = None,
+        return_distance: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         """Nearest database items of the hashed queries.
 
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features), default=None
-            Query features; ``None`` queries with the fitted items, each
+            Query features; ``None`` queries with the indexed items, each
             excluded from its own neighbours.
         n_neighbors : int, default=None
             Number of neighbours; ``None`` uses the ``n_neighbors`` parameter.
@@ -1410,32 +1477,38 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         -------
         distances : ndarray of shape (n_queries, n_results), dtype int32
             Only returned if ``return_distance=True``.
-        indices : ndarray of shape (n_queries, n_results), dtype int64
-            See :meth:`HammingIndex.kneighbors`.
+        ids : ndarray of shape (n_queries, n_results), dtype int64 or str
+            Ids of the items, see :meth:`HammingIndex.kneighbors`.
         """
         codes = self._codes(X)
         return self.index_.kneighbors(codes, n_neighbors, return_distance)
 
-    def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=True):
+    def radius_neighbors(
+        self,
+        X: ArrayLike | None = None,
+        radius: float | None = None,
+        return_distance: bool = True,
+        sort_results: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         """Database items within a Hamming radius of the hashed queries.
 
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features), default=None
-            Query features; ``None`` queries with the fitted items, each
+            Query features; ``None`` queries with the indexed items, each
             excluded from its own neighbours.
         radius : float, default=None
             Hamming radius; ``None`` uses the ``radius`` parameter.
         return_distance : bool, default=True
             Whether to return the Hamming distances.
         sort_results : bool, default=True
-            Order by (distance, position) rather than by position.
+            Order by (distance, insertion order) rather than by insertion order.
 
         Returns
         -------
         distances : ndarray of shape (n_queries,), dtype object
             Only returned if ``return_distance=True``.
-        indices : ndarray of shape (n_queries,), dtype object
+        ids : ndarray of shape (n_queries,), dtype object
             See :meth:`HammingIndex.radius_neighbors`.
         """
         codes = self._codes(X)

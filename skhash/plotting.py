@@ -2,10 +2,9 @@
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ._gallery import (
     IRRELEVANT_COLOR,
@@ -17,9 +16,13 @@ from ._gallery import (
     tied_at_cutoff,
     top_k_results,
 )
+from ._typing import ArrayLike, Labels, PackedCodes
 from .codes import check_packed_codes
 from .index import _check_int
 from .metrics import precision_recall_curve, radius_precision_recall
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["RetrievalGalleryDisplay", "RetrievalPrecisionRecallDisplay"]
 
@@ -80,15 +83,23 @@ class RetrievalPrecisionRecallDisplay:
     """
 
     def __init__(
-        self, precision, recall, *, mode="ranking", name=None, mean_average_precision=None
-    ):
+        self,
+        precision: ArrayLike,
+        recall: ArrayLike,
+        *,
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        mean_average_precision: float | None = None,
+    ) -> None:
         self.precision = precision
         self.recall = recall
         self.mode = mode
         self.name = name
         self.mean_average_precision = mean_average_precision
 
-    def plot(self, ax=None, *, name=None, **kwargs):
+    def plot(
+        self, ax: "Axes | None" = None, *, name: str | None = None, **kwargs: Any
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Plot the curve.
 
         Parameters
@@ -112,7 +123,7 @@ class RetrievalPrecisionRecallDisplay:
         if self.mean_average_precision is not None:
             shown = f"mAP = {self.mean_average_precision:.3f}"
             label = shown if label is None else f"{label} ({shown})"
-        (self.line_,) = ax.plot(self.recall, self.precision, label=label, **kwargs)
+        self.line_ = ax.plot(self.recall, self.precision, label=label, **kwargs)[0]
         ax.set_xlabel("Recall")
         ax.set_ylabel("Precision")
         ax.set_xlim(0, 1.01)
@@ -128,16 +139,16 @@ class RetrievalPrecisionRecallDisplay:
     @classmethod
     def from_codes(
         cls,
-        query_codes,
-        query_labels,
-        database_codes=None,
-        database_labels=None,
+        query_codes: PackedCodes,
+        query_labels: Labels,
+        database_codes: PackedCodes | None = None,
+        database_labels: Labels | None = None,
         *,
-        mode="ranking",
-        name=None,
-        ax=None,
-        **metric_params,
-    ):
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        ax: "Axes | None" = None,
+        **metric_params: Any,
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Compute the curve from packed codes and labels, and plot it.
 
         Parameters
@@ -174,17 +185,17 @@ class RetrievalPrecisionRecallDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X_query,
-        y_query,
-        X_database=None,
-        y_database=None,
+        estimator: Any,
+        X_query: ArrayLike,
+        y_query: Labels,
+        X_database: ArrayLike | None = None,
+        y_database: Labels | None = None,
         *,
-        mode="ranking",
-        name=None,
-        ax=None,
-        **metric_params,
-    ):
+        mode: Literal["ranking", "radius"] = "ranking",
+        name: str | None = None,
+        ax: "Axes | None" = None,
+        **metric_params: Any,
+    ) -> "RetrievalPrecisionRecallDisplay":
         """Hash features with a fitted hasher, compute the curve and plot it.
 
         Parameters

@@ -167,6 +167,10 @@ def test_docs_build_without_warnings(built_docs):
     assert not re.search(r"<script[^>]+src=\"(https?:)?//", metrics_page)
     assert re.search(r"<script[^>]+src=\"\.\./_static/mathjax/tex-chtml\.js", metrics_page)
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    # The deep hashers' architecture figures are on the hashers page.
+    hashers_page = (html / "user_guide" / "hashers.html").read_text()
+    for name in ["dstdh_architecture.svg", "wsih_architecture.svg"]:
+        assert name in hashers_page and list(html.rglob(name)), name
 
 
 @pytest.mark.slow

@@ -744,3 +744,59 @@ def test_approximate_backend_missing_results_are_flagged():
     named = HammingIndex(300, backend="ivf", nlist=8, nprobe=1)
     named.fit(codes, ids=[f"c{i}" for i in range(400)])
     assert (named.kneighbors(codes[:5])[1][missing] == "").all()
+
+
+def test_hashing_searcher_ids_and_updates():
+    rng = np.random.default_rng(28)
+    X_train, X_database, X_new, X_query = (rng.normal(size=(n, 12)) for n in (300, 200, 40, 10))
+    hasher = LSHHasher(n_bits=16, random_state=0).fit(X_train)
+    names = np.array([f"doc{i}" for i in range(240)])
+    searcher = HashingSearcher(FrozenEstimator(hasher), n_neighbors=6, backend="numpy")
+    searcher.fit(X_database, ids=names[:200]).add(X_new, ids=names[200:]).remove(names[:50])
+    codes = hasher.transform(np.concatenate([X_database, X_new])[50:])
+    reference = HammingIndex(6).fit(codes, ids=names[50:])
+    assert_same_search(searcher.index_, reference, hasher.transform(X_query), ks=(6,))
+    got = searcher.kneighbors(X_query)
+    expected = reference.kneighbors(hasher.transform(X_query))
+    assert_array_equal(got[1], expected[1])
+    assert_array_equal(got[0], expected[0])
+    radius = searcher.radius_neighbors(X_query, radius=3, return_distance=False)
+    for g, e in zip(
+        radius, reference.radius_neighbors(hasher.transform(X_query), 3)[1], strict=True
+    ):
+        assert_array_equal(g, e)
+    params = {"nlist": 4, "nprobe": 2, "hnsw_m": 8, "ef_search": 20}
+    searcher = HashingSearcher(hasher, backend="ivf", **params).fit(X_database)
+    assert searcher.index_.get_params()["nlist"] == 4 and searcher.index_.backend_ == "ivf"
+    with pytest.raises(KeyError, match="not in the index"):
+        searcher.remove([1000])
+
+
+def test_removed_codes_skipped_by_faiss_heap_and_counting_selections_and_pickles(tmp_path):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(29)
+    codes = random_codes(rng, 3000, 8, 4)
+    queries = random_codes(rng, 50, 8, 4)
+    for memory in (None, 0.5):  # counting selection, heap
+        index = HammingIndex(50, backend="faiss", working_memory=memory).fit(codes)
+        index.remove(np.arange(0, 3000, 5))
+        reference = HammingIndex(50).fit(index.codes_, ids=index.ids_)
+        assert_same_search(index, reference, queries, ks=(50,), radii=(5,))
+        assert index._faiss_index().use_heap == (memory is not None)
+        unpickled = joblib.load(joblib.dump(index, tmp_path / "index.joblib")[0])
+        assert unpickled._store.codes.shape[0] == 3000  # the used rows only
+        assert_same_search(unpickled, reference, queries, ks=(50,), radii=(5,))
+        assert_array_equal(unpickled.add(codes[:3]).ids_[-3:], [3000, 3001, 3002])
+
+
+def test_saving_over_the_mapped_files_of_an_index(tmp_path):
+    rng = np.random.default_rng(30)
+    codes = random_codes(rng, 500, 8, 256)
+    HammingIndex(5).fit(codes).save(tmp_path / "index")
+    mapped = HammingIndex.load(tmp_path / "index")
+    before = mapped.kneighbors(codes[:20])
+    HammingIndex(5).fit(codes[::-1]).save(tmp_path / "index", overwrite=True)
+    after = mapped.kneighbors(codes[:20])  # still the files it opened
+    assert_array_equal(after[1], before[1])
+    reopened = HammingIndex.load(tmp_path / "index", verify=True)
+    assert_array_equal(reopened.kneighbors(codes[:1], 1)[1], [[499]])
