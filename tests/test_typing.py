@@ -31,6 +31,9 @@ ANNOTATED_MODULES = [
 # Public classes and functions outside those modules, annotated too.
 ANNOTATED_OBJECTS = [
     "skhash.plotting:RetrievalPrecisionRecallDisplay",
+    "skhash.plotting:RetrievalGalleryDisplay",
+    "skhash.report:write_report",
+    "skhash.report:gallery_results",
     "skhash.__main__:main",
 ]
 
