@@ -3,16 +3,31 @@
 Build offline, warnings as errors::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The examples of ``examples/`` are run by sphinx-gallery on their small settings
+(``SKHASH_EXAMPLE_SMALL=1``; set it to ``0`` for the full runs). The MIRFlickr
+examples read ``$SKHASH_DATA_HOME`` (by default ``shared/data`` beside the
+repository); without it they are shown but not run.
 """
 
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
+from docutils import nodes
+
+ROOT = Path(__file__).resolve().parents[1]
 # Document the working tree's package, also when it is not installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("SKHASH_EXAMPLE_SMALL", "1")
+# The examples save their figures as PNG files with a non-interactive backend:
+# keep them out of the source tree (sphinx-gallery captures the figures itself).
+os.environ.setdefault("SKHASH_EXAMPLE_OUTPUT", tempfile.mkdtemp(prefix="skhash-docs-"))
+if "SKHASH_DATA_HOME" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["SKHASH_DATA_HOME"] = str(ROOT.parent / "shared" / "data")
 
 import skhash  # noqa: E402
 
@@ -25,7 +40,11 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a wheel and copied into _static/mathjax: formulas
+    # render with no network (sphinx.ext.mathjax alone loads it from a CDN).
+    "sphinx-mathjax-offline",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 # Nothing is fetched at build time: no intersphinx, no remote images.
@@ -33,6 +52,34 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 default_role = "literal"
+
+# Every cross-reference must resolve. Without intersphinx (nothing is fetched),
+# references to other projects' objects cannot: those are listed here.
+nitpicky = True
+_EXTERNAL = (
+    "os",
+    "pathlib",
+    "typing",
+    "collections",
+    "numba",
+    "tqdm",
+    "sklearn",
+    "numpy",
+    "np",
+    "scipy",
+    "faiss",
+    "dask",
+    "distributed",
+    "torch",
+    "skorch",
+    "joblib",
+    "matplotlib",
+    "PIL",
+    "pandas",
+)
+nitpick_ignore_regex = [
+    (r"py:.*", rf"({'|'.join(_EXTERNAL)})(\..*)?"),
+]
 
 autosummary_generate = True
 autodoc_typehints = "none"
@@ -52,8 +99,34 @@ html_theme_options = {
     "page_width": "1100px",
     "sidebar_width": "230px",
 }
-html_static_path = []
+html_static_path = ["_static"]
 html_show_sourcelink = False
+
+
+# -- examples: sphinx-gallery ------------------------------------------------
+def _mirflickr_available():
+    data_home = os.environ.get("SKHASH_DATA_HOME")
+    return bool(data_home) and (Path(data_home) / "mirflickr25k").is_dir()
+
+
+# Examples are run when their data exist; the others are shown without output.
+_RUN = r"plot_" if _mirflickr_available() else r"plot_(?!.*mirflickr)"
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": re.escape(os.sep) + _RUN,
+    "ignore_pattern": r"__init__\.py",
+    "download_all_examples": True,
+    "remove_config_comments": True,
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+    "reference_url": {"skhash": None},
+    "show_memory": False,
+    "write_computation_times": True,
+}
 
 
 # -- docstrings inherited from scikit-learn ---------------------------------
@@ -67,20 +140,68 @@ _TERM = re.compile(r":term:`([^`<]+?)(?:\s*<[^`>]+>)?`")
 
 def _external_text(text):
     text = _REF_WITH_TEXT.sub(
-        lambda m: "scikit-learn's User Guide"
-        if m.group(1).lower() == "user guide"
-        else m.group(1),
+        lambda m: "scikit-learn's User Guide" if m.group(1).lower() == "user guide" else m.group(1),
         text,
     )
     text = _REF.sub("scikit-learn's documentation", text)
     return _TERM.sub(r"\1", text)
 
 
+# A docstring of another project names its own objects (``:class:`Module```
+# in torch's): they cannot resolve here, so they become literals.
+_PY_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|obj|data|exc):`~?([^`]+)`")
+
+
 def _strip_external_references(app, what, name, obj, options, lines):
     module = getattr(obj, "__module__", None) or ""
-    if module.split(".")[0] == "skhash":
+    # A method of skhash without a docstring of its own inherits its parent's.
+    inherited = getattr(obj, "__doc__", "") is None
+    if module.split(".")[0] == "skhash" and not inherited:
         return
-    lines[:] = [_external_text(line) for line in lines]
+    lines[:] = [_PY_ROLE.sub(r"``\1``", _external_text(line)) for line in lines]
+
+
+# -- cross-references to skhash objects by a shorter name -------------------
+# A docstring written in ``skhash.estimators.dstdh`` says :class:`HashMLP`; on
+# the API page, whose current module is ``skhash``, that name does not resolve.
+# A reference to an skhash object missing from its current module is resolved
+# when exactly one documented skhash object has that name (``HashMLP`` ->
+# ``skhash.estimators.dstdh.HashMLP``; ``skhash.pack_codes`` ->
+# ``skhash.codes.pack_codes``); an ambiguous or unknown name still warns.
+def _resolve_skhash_name(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip(".~")
+    if target.startswith("skhash."):
+        target = target[len("skhash.") :]
+    if not target or target.split(".")[0] in _EXTERNAL:
+        return None
+    domain = env.get_domain("py")
+    matches = sorted(
+        name
+        for name, entry in domain.objects.items()
+        if name.startswith("skhash.")
+        and name.endswith("." + target)
+        and not entry.aliased
+        and name != "skhash." + target
+    )
+    if len(matches) != 1:
+        return None
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], matches[0], node, contnode
+    )
+
+
+# -- metric names are not e-mail addresses -----------------------------------
+# docutils links any ``word@word`` as an e-mail address: mAP@1000 became a
+# ``mailto:`` link. The documentation holds no e-mail address.
+_METRIC_AT_K = re.compile(r"[\w()]+@\w+")
+
+
+def _unlink_metric_names(app, doctree):
+    for node in list(doctree.findall(nodes.reference)):
+        if node.get("refuri", "").startswith("mailto:") and _METRIC_AT_K.fullmatch(node.astext()):
+            node.replace_self(nodes.Text(node.astext()))
 
 
 # -- trailing underscores in numpydoc types -------------------------------
@@ -99,6 +220,8 @@ def _escape_type_underscores(app, what, name, obj, options, lines):
 
 
 def setup(app):
+    app.connect("missing-reference", _resolve_skhash_name)
+    app.connect("doctree-read", _unlink_metric_names)
     app.connect("autodoc-process-docstring", _strip_external_references)
     # Before numpydoc (priority 500) turns the sections into field lists.
     app.connect("autodoc-process-docstring", _escape_type_underscores, priority=400)

@@ -2,11 +2,47 @@
 
 from . import metrics
 from .codes import hamming_distances, pack_codes, unpack_codes
-from .estimators import BaseHasher, ITQHasher, LSHHasher, PCAHasher
+from .estimators import (
+    AGHHasher,
+    BaseHasher,
+    CCAITQHasher,
+    ITQHasher,
+    LSHHasher,
+    PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 from .features import ImageFeatureExtractor
 from .index import HammingIndex, HashingSearcher
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version of the installed ``scikit-hashing`` distribution.
+
+    The version is written once, in ``pyproject.toml``. A source tree that is
+    not installed falls back to that file's ``version`` line, and then to
+    ``"0+unknown"``.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scikit-hashing")
+    except PackageNotFoundError:
+        import re
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except OSError:
+            return "0+unknown"
+        match = re.search(r'^\[project\][^\[]*?^version\s*=\s*"([^"]+)"', text, re.M | re.S)
+        return match.group(1) if match else "0+unknown"
+
+
+__version__ = _version()
 
 # The deep hashers import torch: load them on first access.
 _LAZY = (
@@ -19,8 +55,10 @@ _LAZY = (
 )
 
 __all__ = [
+    "AGHHasher",
     "BaseHasher",
     "BiHalfHasher",
+    "CCAITQHasher",
     "DSTDHHasher",
     "GreedyHashHasher",
     "HammingIndex",
@@ -29,6 +67,10 @@ __all__ = [
     "ImageFeatureExtractor",
     "LSHHasher",
     "PCAHasher",
+    "SDHHasher",
+    "SGHHasher",
+    "SHHasher",
+    "SpHHasher",
     "SSDHHasher",
     "WSIHHasher",
     "WebSet",

@@ -6,38 +6,57 @@ code lengths on one dataset, for one or more random states, evaluates them with
 random states); the per-state rows and the summary are saved as CSV and JSON and
 the precision-recall curves as a PNG in the output folder. A new hasher joins
 the command by one entry in ``METHODS``.
+
+An existing result folder is never overwritten: the results go to a new
+numbered folder beside it (``skhash_results-2``, ...) unless ``--overwrite``.
+``results.json`` records what is needed to reproduce and compare the run: the
+skhash version, the command line, the random states, the date, the machine and
+each fit's time.
 """
 
 import argparse
 import csv
+import datetime
 import json
+import os
+import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import Bunch
 
 from . import (
+    AGHHasher,
     BiHalfHasher,
+    CCAITQHasher,
     DSTDHHasher,
     GreedyHashHasher,
     ITQHasher,
     LSHHasher,
     PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
     SSDHHasher,
     WebSet,
     WSIHHasher,
+    __version__,
 )
+from ._progress import progress_bar
 from .metrics import (
     mean_average_precision,
     precision_at_k,
     precision_recall_curve,
     precision_within_radius,
 )
+from .report import gallery_results, write_report
 
 DATASETS = ("digits", "mirflickr25k", "cifar10")
 COLUMNS = ("method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s")
@@ -45,7 +64,10 @@ COLUMNS = ("method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s")
 
 def _log(verbose, message):
     if verbose:
-        print(message, file=sys.stderr, flush=True)
+        # Through tqdm, so that a message prints above a progress bar, not across it.
+        from tqdm.auto import tqdm
+
+        tqdm.write(message, file=sys.stderr)
 
 
 def load_digits_benchmark(*, n_queries=300, random_state=0):
@@ -83,6 +105,7 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
     web_y[flip] = (web_y[flip] + rng.randint(1, 10, flip.sum())) % 10
     return Bunch(
         X_train=X[database],
+        y_train=y_train,
         tags=sp.csr_array(tags),
         web_X=X[database][web],
         web_y=web_y,
@@ -90,6 +113,9 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
         y_query=y[query],
         X_database=X[database],
         y_database=y[database],
+        images=dict(
+            query_images=X[query], database_images=X[database], image_shape=(8, 8), cmap="gray_r"
+        ),
         description=(
             f"digits (scikit-learn): {n_queries} queries, {len(database)} database = training "
             "images, 64 pixel features; SIMULATED side information: noisy tags for DSTDH "
@@ -115,7 +141,7 @@ def load_mirflickr_benchmark(
 
     data = load_mirflickr25k(data_home)
     _log(verbose, f"extracting or loading cached features of {len(data.paths)} photos ...")
-    X = cached_features(data.paths, image_size=128, cache_dir=cache_dir, verbose=verbose > 1)
+    X = cached_features(data.paths, image_size=128, cache_dir=cache_dir, verbose=verbose)
     rng = np.random.RandomState(random_state)
     order = rng.permutation(len(data.paths))
     query, database = order[:n_queries], order[n_queries:]
@@ -123,6 +149,7 @@ def load_mirflickr_benchmark(
     web = make_web_set(data.tags[train], data.tag_names, data.label_names)
     return Bunch(
         X_train=X[train],
+        y_train=data.labels[train],
         tags=data.tags[train],
         web_X=X[train][web.indices],
         web_y=np.asarray(web.target_names)[web.target],
@@ -130,6 +157,10 @@ def load_mirflickr_benchmark(
         y_query=data.labels[query],
         X_database=X[database],
         y_database=data.labels[database],
+        images=dict(
+            query_images=[data.paths[i] for i in query],
+            database_images=[data.paths[i] for i in database],
+        ),
         description=(
             f"MIRFlickr-25K: {len(query)} queries, {len(database)} database photos, "
             f"{len(train)} training photos with {data.tags.shape[1]} user tags (DSTDH); web set "
@@ -173,9 +204,11 @@ def load_cifar10_benchmark(
         f"extracting or loading cached features of {len(train_idx) + len(test_idx)} images ...",
     )
     X_train_all = cached_features(
-        [train.paths[i] for i in train_idx], image_size=96, cache_dir=cache_dir
+        [train.paths[i] for i in train_idx], image_size=96, cache_dir=cache_dir, verbose=verbose
     )
-    X_test = cached_features([test.paths[i] for i in test_idx], image_size=96, cache_dir=cache_dir)
+    X_test = cached_features(
+        [test.paths[i] for i in test_idx], image_size=96, cache_dir=cache_dir, verbose=verbose
+    )
     rng = np.random.RandomState(random_state)
     is_web = np.zeros(len(train_idx), dtype=bool)
     is_web[rng.choice(len(train_idx), size=len(train_idx) // 2, replace=False)] = True
@@ -189,6 +222,7 @@ def load_cifar10_benchmark(
     )
     return Bunch(
         X_train=X_train_all[target],
+        y_train=train.target[train_idx][target],
         tags=tags,
         web_X=X_train_all[is_web],
         web_y=train.noisy_target[train_idx][is_web],
@@ -196,6 +230,10 @@ def load_cifar10_benchmark(
         y_query=test.target[test_idx],
         X_database=X_train_all[target],
         y_database=train.target[train_idx][target],
+        images=dict(
+            query_images=[test.paths[i] for i in test_idx],
+            database_images=[train.paths[i] for i in train_idx[target]],
+        ),
         description=(
             f"CIFAR-10: {len(test_idx)} test queries, {target.sum()} training images as "
             f"database and training set; WSIH web set: {is_web.sum()} other training images "
@@ -238,6 +276,20 @@ METHODS = {
                 {},
             ),
         ),
+        Method("SH", "features", lambda b, data, rs: (SHHasher(n_bits=b, random_state=rs), {})),
+        Method("AGH", "features", lambda b, data, rs: (AGHHasher(n_bits=b, random_state=rs), {})),
+        Method("SGH", "features", lambda b, data, rs: (SGHHasher(n_bits=b, random_state=rs), {})),
+        Method("SpH", "features", lambda b, data, rs: (SpHHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "CCA-ITQ",
+            "features and tags",
+            lambda b, data, rs: (CCAITQHasher(n_bits=b, random_state=rs), {"tags": data.tags}),
+        ),
+        Method(
+            "SDH",
+            "features and labels",
+            lambda b, data, rs: (SDHHasher(n_bits=b, random_state=rs), {"y": data.y_train}),
+        ),
         Method("SSDH", "features", lambda b, data, rs: (SSDHHasher(n_bits=b, random_state=rs), {})),
         Method(
             "GreedyHash",
@@ -269,8 +321,18 @@ def evaluate(query_codes, y_query, database_codes, y_database):
     }
 
 
-def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1):
+def run_benchmark(
+    data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, verbose=1, galleries=None
+):
     """Fit and evaluate every method at every code length.
+
+    ``galleries``, a dict, is filled with ``(method, n_bits) ->`` the top
+    results of the report's fixed queries (:func:`skhash.report.gallery_results`)
+    when ``data`` has ``images``.
+
+    ``verbose``: 0 is silent; 1 shows a progress bar over the (method, n_bits)
+    steps and a line per step (on stderr); 2 and above also make the hashers
+    verbose (``verbose - 1``; epoch bars of the deep hashers).
 
     Returns
     -------
@@ -281,12 +343,27 @@ def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, v
     """
     rows, curves = [], {}
     total = len(methods) * len(bits)
+    steps = progress_bar(
+        verbose, total=total, desc=f"benchmark, random state {random_state}", unit="fit"
+    )
     for n_bits in bits:
         for method in methods:
             step = len(rows) + 1
+            steps.set_postfix_str(f"{method} {n_bits} bits")
             hasher, fit_params = make_hasher(method, n_bits, data, random_state)
+            if verbose > 1 and "verbose" in hasher.get_params():
+                hasher.set_params(verbose=verbose - 1)
             start = time.perf_counter()
-            hasher.fit(data.X_train, **fit_params)
+            try:
+                hasher.fit(data.X_train, **fit_params)
+            except ValueError as error:
+                if "exceeds the" not in str(error):
+                    raise
+                # a code length the method cannot give on this dataset (CCA-ITQ beyond
+                # the rank of the tags): no row, and the log says why
+                _log(verbose, f"[{step:2d}/{total}] {method:5s} {n_bits:3d} bits: skipped: {error}")
+                total -= 1
+                continue
             fit_seconds = time.perf_counter() - start
             query_codes = hasher.transform(data.X_query)
             database_codes = hasher.transform(data.X_database)
@@ -298,11 +375,17 @@ def run_benchmark(data, *, methods=METHODS, bits=(16, 32, 64), random_state=0, v
                 query_codes, data.y_query, database_codes, data.y_database
             )
             curves[method, n_bits] = (precision, recall)
+            if galleries is not None and "images" in data:
+                galleries[method, n_bits] = gallery_results(
+                    query_codes, data.y_query, database_codes, data.y_database, **data.images
+                )
             _log(
                 verbose,
                 f"[{step:2d}/{total}] {method:5s} {n_bits:3d} bits: mAP {row['mAP']:.4f}, "
                 f"fit {fit_seconds:.1f} s",
             )
+            steps.update()
+    steps.close()
     return rows, curves
 
 
@@ -358,8 +441,102 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def save_results(rows, curves, output, description):
-    """Write ``results.csv``, ``results.json`` and ``precision_recall.png`` to ``output``."""
+def output_folder(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """The folder a run writes its results to, created; never an earlier run's.
+
+    ``path`` itself when it does not exist, is empty or ``overwrite`` is true;
+    otherwise the first of ``path-2``, ``path-3``, ... that does not exist or is
+    empty, so that an earlier run's results are never overwritten silently.
+    Every file of a run (results, figures, the HTML report) goes to this folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder asked for (``--output``).
+    overwrite : bool, default=False
+        Write into ``path`` even if it holds an earlier run's files (``--overwrite``).
+
+    Returns
+    -------
+    folder : pathlib.Path
+        The folder, which exists on return.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--output {path} exists and is not a folder.")
+    candidate, number = path, 1
+    while not overwrite and candidate.is_dir() and any(candidate.iterdir()):
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    candidate.mkdir(parents=True, exist_ok=True)
+    return candidate
+
+
+def run_metadata(
+    argv: Sequence[str] | None = None,
+    random_states: Sequence[int] = (),
+    args: argparse.Namespace | None = None,
+) -> dict[str, Any]:
+    """What ``results.json`` records about a run, besides its results.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command-line arguments (``sys.argv[1:]`` when ``None``).
+    random_states : sequence of int
+        The random states of the run.
+    args : argparse.Namespace, default=None
+        The parsed arguments, recorded with their defaults filled in.
+
+    Returns
+    -------
+    metadata : dict
+        ``skhash_version``, ``command`` (program and arguments), ``arguments``,
+        ``random_states``, ``date`` (UTC, ISO 8601) and ``machine`` (platform,
+        Python, CPU cores, torch's version, device and threads).
+    """
+    import torch
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    arguments = {}
+    if args is not None:
+        arguments = {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in vars(args).items()
+        }
+    return {
+        "skhash_version": __version__,
+        "command": ["python -m skhash", *argv],
+        "arguments": arguments,
+        "random_states": list(random_states),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+            "torch_device": "cuda" if torch.cuda.is_available() else "cpu",
+            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch_threads": torch.get_num_threads(),
+        },
+    }
+
+
+def save_results(
+    rows: list[dict[str, Any]],
+    curves: dict[tuple[str, int], tuple[Any, Any]],
+    output: str | os.PathLike[str],
+    description: str,
+    metadata: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write ``results.csv``, ``results.json`` and ``precision_recall.png`` to ``output``.
+
+    ``metadata`` (see :func:`run_metadata`) is recorded in ``results.json``
+    beside the rows (each with its fit time, ``fit_s``) and their summary. The
+    figure draws the curves of ``curves`` (one panel per code length) with
+    :class:`skhash.plotting.RetrievalPrecisionRecallDisplay`, each labelled with
+    the mAP of its row (of the first random state).
+    """
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "results.csv", "w", newline="") as f:
@@ -368,7 +545,14 @@ def save_results(rows, curves, output, description):
         writer.writerows(rows)
     with open(output / "results.json", "w") as f:
         json.dump(
-            {"dataset": description, "results": rows, "summary": summarize(rows)}, f, indent=2
+            {
+                **(metadata or {}),
+                "dataset": description,
+                "results": rows,
+                "summary": summarize(rows),
+            },
+            f,
+            indent=2,
         )
     saved = [output / "results.csv", output / "results.json"]
     try:
@@ -376,17 +560,32 @@ def save_results(rows, curves, output, description):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
+        from .plotting import RetrievalPrecisionRecallDisplay
     except ImportError:
         return saved
+    first_state = rows[0].get("random_state") if rows else None
+    mean_ap = {
+        (row["method"], row["n_bits"]): row["mAP"]
+        for row in rows
+        if row.get("random_state") == first_state
+    }
     bits = sorted({n_bits for _, n_bits in curves})
     fig, axes = plt.subplots(1, len(bits), figsize=(4.5 * len(bits), 4.2), squeeze=False)
     for ax, n_bits in zip(axes[0], bits, strict=True):
         for (method, b), (precision, recall) in curves.items():
             if b == n_bits:
-                ax.plot(recall, precision, label=method)
-        ax.set(title=f"{n_bits} bits", xlabel="Recall", ylabel="Precision", xlim=(0, 1))
-        ax.legend()
-    fig.suptitle("Precision-recall over the Hamming ranking")
+                RetrievalPrecisionRecallDisplay(
+                    precision,
+                    recall,
+                    name=method,
+                    mean_average_precision=mean_ap.get((method, b)),
+                ).plot(ax=ax)
+        ax.set_title(f"{n_bits} bits")
+    suptitle = "Precision-recall over the Hamming ranking"
+    if len({row.get("random_state") for row in rows}) > 1:
+        suptitle += f" (random state {first_state})"
+    fig.suptitle(suptitle)
     fig.tight_layout()
     fig.savefig(output / "precision_recall.png", dpi=100)
     plt.close(fig)
@@ -411,7 +610,7 @@ def load_benchmark(args, *, random_state, verbose):
     )
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m skhash`` (``python -m skhash compare ...``: the comparison)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compare"]:
@@ -465,14 +664,47 @@ def main(argv=None):
         default=None,
         help="feature cache (default: $SKHASH_CACHE_DIR or ~/.cache/skhash)",
     )
-    parser.add_argument("--output", type=Path, default=Path("skhash_results"))
-    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("skhash_results"),
+        help="folder of the results (default skhash_results); if it holds an earlier run's "
+        "files, a new numbered folder beside it (skhash_results-2, ...) unless --overwrite",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into --output even if it holds an earlier run's results",
+    )
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more progress output: -v also shows the hashers' own progress (epochs)",
+    )
+    talk.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars or messages; only the table and the saved files",
+    )
     args = parser.parse_args(argv)
-    verbose = 0 if args.quiet else 1
+    verbose = 0 if args.quiet else 1 + args.verbose
 
     if args.dataset != "digits" and args.data_home is None:
         parser.error(f"--data-home is required for --dataset {args.dataset}")
-    rows, curves = [], {}
+    try:
+        output = output_folder(args.output, overwrite=args.overwrite)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    if output != args.output:
+        _log(verbose, f"{args.output} holds an earlier run's results: writing to {output}")
+    metadata = run_metadata(argv, args.random_state, args)
+    rows: list[dict[str, Any]] = []
+    curves: dict[tuple[str, int], tuple[Any, Any]] = {}
+    galleries: dict[tuple[str, int], Any] = {}
     for random_state in args.random_state:
         data = load_benchmark(args, random_state=random_state, verbose=verbose)
         if random_state == args.random_state[0]:
@@ -483,6 +715,7 @@ def main(argv=None):
             bits=args.bits,
             random_state=random_state,
             verbose=verbose,
+            galleries=None if curves else galleries,  # the report shows the first state
         )
         for row in seed_rows:
             row["random_state"] = random_state
@@ -496,8 +729,19 @@ def main(argv=None):
     if len(args.random_state) > 1:
         print(f"mean ± std over random states {args.random_state}")
     print(format_table(summarize(rows)))
-    for path in save_results(rows, curves, args.output, data.description):
+    for path in save_results(rows, curves, output, data.description, metadata):
         print(f"saved {path}")
+    print(
+        "saved",
+        write_report(
+            output,
+            summarize(rows),
+            curves=curves,
+            galleries=galleries,
+            columns=COLUMNS,
+            description=data.description,
+        ),
+    )
     return 0
 
 

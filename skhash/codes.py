@@ -16,11 +16,14 @@ beyond the output is independent of the number of codes.
 import contextlib
 import numbers
 import threading
+from typing import Literal
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import intrinsic
+
+from ._typing import ArrayLike, PackedCodes, UInt8Array
 
 __all__ = [
     "BIT_ORDER",
@@ -36,9 +39,16 @@ BIT_ORDER = "big"
 """Bit order of packed codes: a code's first bit is the most significant bit of its first byte."""
 
 _ENCODINGS = ("pm1", "01", "bool")
+_BIT_ORDERS = ("big", "little")
 
 
-def check_n_bits(n_bits, name="n_bits"):
+def _check_bitorder(bitorder):
+    if bitorder not in _BIT_ORDERS:
+        raise ValueError(f"bitorder must be 'big' or 'little', got {bitorder!r}.")
+    return bitorder
+
+
+def check_n_bits(n_bits: int, name: str = "n_bits") -> int:
     """Check that ``n_bits`` is a positive multiple of 8 and return it as an int.
 
     Parameters
@@ -69,7 +79,7 @@ def check_n_bits(n_bits, name="n_bits"):
     return int(n_bits)
 
 
-def pack_codes(codes):
+def pack_codes(codes: ArrayLike, bitorder: Literal["big", "little"] = "big") -> UInt8Array:
     """Pack a binary code matrix into ``uint8`` rows, 8 bits a byte.
 
     Parameters
@@ -77,11 +87,24 @@ def pack_codes(codes):
     codes : array-like of shape (n_samples, n_bits)
         Binary codes as {-1, +1} values, {0, 1} values or booleans. ``n_bits``
         must be a positive multiple of 8.
+    bitorder : {"big", "little"}, default="big"
+        Order of the bits in a byte, with :func:`numpy.packbits`'s names.
+        ``"big"``, skhash's layout (:data:`skhash.codes.BIT_ORDER`), puts bit ``j`` of a
+        code in the most significant place first: bit ``7 - j % 8`` of byte
+        ``j // 8``. ``"little"`` puts it in bit ``j % 8``, the layout of
+        faiss's binary encoders (``fvecs2bitvecs``,
+        ``IndexBinaryFromFloat``) and of MATLAB's ``compactbit``. Hamming
+        distances are the same in both layouts; the bytes are not. Everything
+        else in skhash (hashers, metrics, index) takes ``"big"`` codes.
 
     Returns
     -------
     packed : ndarray of shape (n_samples, n_bits // 8), dtype uint8
-        Packed codes; bit order as :func:`numpy.packbits` (``bitorder="big"``).
+        Packed codes in the ``bitorder`` layout.
+
+    See Also
+    --------
+    unpack_codes : The inverse, with the same ``bitorder``.
 
     Examples
     --------
@@ -91,7 +114,10 @@ def pack_codes(codes):
     array([[129]], dtype=uint8)
     >>> pack_codes(np.array([[0, 0, 0, 0, 0, 0, 1, 0]]))
     array([[2]], dtype=uint8)
+    >>> pack_codes(np.array([[0, 0, 0, 0, 0, 0, 1, 0]]), bitorder="little")
+    array([[64]], dtype=uint8)
     """
+    _check_bitorder(bitorder)
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise ValueError(
@@ -115,10 +141,12 @@ def pack_codes(codes):
                 "codes must hold {-1, +1}, {0, 1} or boolean values; "
                 f"found values {shown}{', ...' if values.size > 5 else ''}."
             )
-    return np.packbits(bits, axis=1, bitorder=BIT_ORDER)
+    return np.packbits(bits, axis=1, bitorder=bitorder)
 
 
-def check_packed_codes(packed, name="codes", n_bits=None):
+def check_packed_codes(
+    packed: PackedCodes, name: str = "codes", n_bits: int | None = None
+) -> UInt8Array:
     """Validate packed codes and return them as a C-contiguous ``uint8`` array.
 
     Parameters
@@ -156,7 +184,7 @@ def check_packed_codes(packed, name="codes", n_bits=None):
     return np.ascontiguousarray(packed)
 
 
-def n_bits_of(packed):
+def n_bits_of(packed: PackedCodes) -> int:
     """Number of bits of packed codes.
 
     Examples
@@ -169,7 +197,11 @@ def n_bits_of(packed):
     return int(np.shape(packed)[1]) * 8
 
 
-def unpack_codes(packed, encoding="pm1"):
+def unpack_codes(
+    packed: PackedCodes,
+    encoding: Literal["pm1", "01", "bool"] = "pm1",
+    bitorder: Literal["big", "little"] = "big",
+) -> np.ndarray:
     """Unpack ``uint8`` rows into a binary code matrix.
 
     Parameters
@@ -178,10 +210,19 @@ def unpack_codes(packed, encoding="pm1"):
         Packed codes.
     encoding : {"pm1", "01", "bool"}, default="pm1"
         Encoding of the result: {-1, +1} as ``int8``, {0, 1} as ``uint8`` or booleans.
+    bitorder : {"big", "little"}, default="big"
+        Layout of ``packed``: ``"big"`` for skhash's codes, ``"little"`` for
+        codes made by faiss's binary encoders (``fvecs2bitvecs``,
+        ``IndexBinaryFromFloat``) or MATLAB's ``compactbit``; see
+        :func:`pack_codes`.
 
     Returns
     -------
     codes : ndarray of shape (n_samples, 8 * n_bytes)
+
+    See Also
+    --------
+    pack_codes : The inverse, with the same ``bitorder``.
 
     Examples
     --------
@@ -191,11 +232,18 @@ def unpack_codes(packed, encoding="pm1"):
     array([[ 1, -1, -1, -1, -1, -1, -1,  1]], dtype=int8)
     >>> unpack_codes(np.array([[2]], dtype=np.uint8), encoding="01")
     array([[0, 0, 0, 0, 0, 0, 1, 0]], dtype=uint8)
+
+    Codes from faiss's binary encoders to skhash's layout:
+
+    >>> faiss_codes = np.array([[1, 3]], dtype=np.uint8)
+    >>> pack_codes(unpack_codes(faiss_codes, bitorder="little"))
+    array([[128, 192]], dtype=uint8)
     """
+    _check_bitorder(bitorder)
     if encoding not in _ENCODINGS:
         raise ValueError(f"encoding must be one of {_ENCODINGS}, got {encoding!r}.")
     packed = check_packed_codes(packed, name="packed")
-    bits = np.unpackbits(packed, axis=1, bitorder=BIT_ORDER)
+    bits = np.unpackbits(packed, axis=1, bitorder=bitorder)
     if encoding == "01":
         return bits
     if encoding == "bool":
@@ -219,28 +267,86 @@ def as_words(packed):
     return packed.view(np.uint64)
 
 
-_LAUNCH_LOCK = threading.Lock()
-_THREADING_LAYER = []  # numba's threading layer, once a parallel kernel has run
+_LAUNCH_LOCK = threading.RLock()
+_INIT_LOCK = threading.Lock()
+_THREADING_LAYER: list[str] = []  # numba's threading layer, once started
+
+
+def _start_threading_layer():
+    """Start numba's threading layer on a helper thread and return its name.
+
+    Starting it calls ``omp_set_num_threads(NUMBA_NUM_THREADS)`` (and
+    ``omp_set_nested``) on the calling thread under numba's ``omp`` layer.
+    When torch is loaded, its GNU OpenMP runtime is the one those calls
+    reach, so starting the layer on the user's thread would change what
+    ``torch.get_num_threads()`` returns there (after
+    ``torch.set_num_threads(1)`` it read 2). OpenMP settings belong to the
+    thread that sets them: on a short-lived helper thread they change nothing
+    the user sees.
+    """
+    with contextlib.suppress(ValueError):  # raised while no layer is started
+        return numba.threading_layer()
+    failure = []
+
+    def start():
+        try:
+            numba.get_num_threads()  # starts the layer
+        except BaseException as exc:  # re-raised on the calling thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=start, name="skhash-numba-threading-layer")
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return numba.threading_layer()
+
+
+def threading_layer():
+    """numba's threading layer, started without changing the caller's thread settings.
+
+    Call this (or enter :func:`kernel_launch`) before any other numba threading
+    call such as :func:`numba.get_num_threads`, which would start the layer on
+    the calling thread (see :func:`_start_threading_layer`).
+
+    Returns
+    -------
+    name : str
+        ``"omp"``, ``"tbb"`` or ``"workqueue"``.
+    """
+    if not _THREADING_LAYER:
+        with _INIT_LOCK:
+            if not _THREADING_LAYER:
+                _THREADING_LAYER.append(_start_threading_layer())
+    return _THREADING_LAYER[0]
+
+
+def numba_num_threads():
+    """``numba.get_num_threads()`` of the calling thread, the threading layer started safely."""
+    threading_layer()
+    return numba.get_num_threads()
 
 
 @contextlib.contextmanager
 def kernel_launch():
-    """Serialise parallel kernel launches where numba's threading layer needs it.
+    """Launch parallel kernels safely from any thread, any number of times nested.
 
-    numba's ``workqueue`` layer (used when neither TBB nor OpenMP is
-    available) aborts the process when parallel kernels are launched from
-    several Python threads at once, as dask's threaded scheduler or joblib's
-    threading backend do; the ``omp`` and ``tbb`` layers are thread-safe and
-    run unlocked. Every parallel kernel of skhash is launched inside this.
+    numba's threading layer is started first on a helper thread
+    (:func:`threading_layer`), so that no launch changes the OpenMP settings
+    of the user's thread. numba's ``workqueue`` layer (used when neither TBB
+    nor OpenMP is available) aborts the process when parallel kernels are
+    launched from several Python threads at once, as dask's threaded
+    scheduler or joblib's threading backend do: under it launches are
+    serialised by a re-entrant lock, so that code holding it may call
+    functions that take it again. The ``omp`` and ``tbb`` layers are
+    thread-safe and run unlocked. Every parallel kernel of skhash is launched
+    inside this.
     """
-    if _THREADING_LAYER and _THREADING_LAYER[0] != "workqueue":
+    if threading_layer() != "workqueue":
         yield
         return
     with _LAUNCH_LOCK:
         yield
-        if not _THREADING_LAYER:
-            with contextlib.suppress(ValueError):  # no parallel kernel has run yet
-                _THREADING_LAYER.append(numba.threading_layer())
 
 
 @intrinsic
@@ -268,7 +374,7 @@ def _hamming_kernel(a, b, out):
             out[i, j] = d
 
 
-def hamming_distances(codes_a, codes_b=None):
+def hamming_distances(codes_a: PackedCodes, codes_b: PackedCodes | None = None) -> np.ndarray:
     """Hamming distances between two sets of packed codes.
 
     Parameters

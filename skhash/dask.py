@@ -1,13 +1,14 @@
 """Dask integration: hash, search and evaluate collections chunk by chunk, on a cluster.
 
-Dask is optional (``pip install skhash[dask]``) and imported only when these
+Dask is optional (``pip install "scikit-hashing[dask]"``) and imported only when these
 functions are called.
 
 * :func:`transform` hashes a :class:`dask.array.Array` of features with a
   fitted hasher, block by block (as dask-ml's ``ParallelPostFit`` does): one
   task per row chunk, no rechunking of rows.
 * :func:`kneighbors` and :func:`radius_neighbors` search a fitted
-  :class:`~skhash.index.HammingIndex` with the query codes of each row chunk.
+  :class:`~skhash.index.HammingIndex`, or a saved one that each worker
+  memory-maps, with the query codes of each row chunk.
 * :func:`mean_average_precision` and :func:`precision_recall_at_k` rank each
   chunk of queries against the whole database on the workers and reduce
   per-chunk sums; they equal the in-memory metrics of :mod:`skhash.metrics`
@@ -23,13 +24,16 @@ on a Dask cluster inside ``with joblib.parallel_backend("dask"):`` once a
 :class:`distributed.Client` is connected.
 """
 
+import hashlib
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .codes import kernel_launch
+from ._index_store import HEADER, read_header
 from .index import HammingIndex, _check_int, _check_radius
 from .metrics._engine import RetrievalProblem
 from .metrics._ranking import (
@@ -50,7 +54,8 @@ __all__ = [
 ]
 
 _DASK_MISSING = (
-    "skhash.dask needs dask and distributed; install them with `pip install skhash[dask]`."
+    "skhash.dask needs dask and distributed; install them with "
+    '`pip install "scikit-hashing[dask]"`.'
 )
 
 
@@ -151,41 +156,96 @@ def transform(hasher, X):
 
 
 def _check_index(index, query_codes):
-    if not isinstance(index, HammingIndex):
-        raise TypeError(f"index must be a HammingIndex, got {type(index).__name__}.")
-    check_is_fitted(index)
+    """(validated query codes, a handle on the index for tasks, its facts)."""
+    if isinstance(index, str | os.PathLike):
+        header = read_header(index)  # raises clearly for a missing, other-format or corrupt index
+        path = os.path.realpath(index)
+        # the header (with its checksums) identifies the files' contents: a changed
+        # index gets a new key in the workers' caches
+        token = hashlib.sha1((Path(path) / HEADER).read_bytes()).hexdigest()
+        dtype = header["ids"].get("dtype", "<i8") if header["ids"]["kind"] == "array" else "<i8"
+        params = HammingIndex(**header["params"]).get_params()
+        facts = {
+            "n_bits": header["n_bits"],
+            "count": header["count"],
+            "id_dtype": np.dtype(dtype),
+            "n_neighbors": params["n_neighbors"],
+            "radius": params["radius"],
+        }
+        handle = _SavedIndex(path, token)
+    elif isinstance(index, HammingIndex):
+        check_is_fitted(index)
+        facts = {
+            "n_bits": index.n_bits_,
+            "count": index.n_samples_fit_,
+            "id_dtype": index._store.id_dtype,
+            "n_neighbors": index.n_neighbors,
+            "radius": index.radius,
+        }
+        handle = _shared(index)
+    else:
+        raise TypeError(
+            f"index must be a HammingIndex or the path of a saved one, got {type(index).__name__}."
+        )
     query_codes = _check_dask_array(query_codes, "query_codes")
     if query_codes.dtype != np.uint8:
         raise TypeError(
             f"query_codes must be packed binary codes of dtype uint8, got {query_codes.dtype}."
         )
-    if query_codes.shape[1] != index.n_features_in_:
+    if 8 * query_codes.shape[1] != facts["n_bits"]:
         raise ValueError(
             f"query_codes have {8 * query_codes.shape[1]} bits per code but the index was "
-            f"fitted on codes of {index.n_bits_} bits."
+            f"fitted on codes of {facts['n_bits']} bits."
         )
-    return query_codes
+    return query_codes, handle, facts
+
+
+class _SavedIndex:
+    """A saved index for tasks: each worker process memory-maps it once (per version)."""
+
+    _opened: dict = {}  # (path, token) -> HammingIndex, per process
+
+    def __init__(self, path, token):
+        self.path, self.token = path, token
+
+    def open(self):
+        key = (self.path, self.token)
+        if key not in self._opened:
+            self._opened.clear()  # one index at a time: older versions are unmapped
+            self._opened[key] = HammingIndex.load(self.path, mmap=True)
+        return self._opened[key]
+
+
+def _opened(index):
+    return index.open() if isinstance(index, _SavedIndex) else index
 
 
 def _kneighbors_block(block, index, n_neighbors):
-    distances, indices = index.kneighbors(block, n_neighbors)
-    return np.concatenate([distances.astype(np.int64), indices], axis=1)
+    distances, ids = _opened(index).kneighbors(block, n_neighbors)
+    if ids.dtype == np.int64:
+        return np.concatenate([distances.astype(np.int64), ids], axis=1)
+    return np.concatenate([distances.astype(object), ids.astype(object)], axis=1)
 
 
 def kneighbors(index, query_codes, n_neighbors=None, return_distance=True):
-    """Exact k nearest neighbours of a dask array of query codes.
+    """k nearest neighbours of a dask array of query codes, with an index or a saved one.
 
     Each row chunk of queries is searched by one task against the whole
-    index, which is shipped once to each worker.
+    index: a :class:`~skhash.index.HammingIndex` is shipped once to each
+    worker; the path of an index written by
+    :meth:`~skhash.index.HammingIndex.save` is opened by each worker process,
+    memory-mapped, once (all the workers of a machine then share the page
+    cache's copy of the file).
 
     Parameters
     ----------
-    index : HammingIndex
-        A fitted index.
+    index : HammingIndex, str or path-like
+        A fitted index, or the folder of a saved one (readable by the workers
+        at the same path).
     query_codes : dask.array.Array of shape (n_queries, n_bits // 8), dtype uint8
         Packed query codes, e.g. from :func:`transform`.
     n_neighbors : int, default=None
-        Number of neighbours; ``None`` uses ``index.n_neighbors``.
+        Number of neighbours; ``None`` uses the index's ``n_neighbors``.
     return_distance : bool, default=True
         Whether to return the distances.
 
@@ -193,7 +253,7 @@ def kneighbors(index, query_codes, n_neighbors=None, return_distance=True):
     -------
     distances : dask.array.Array of shape (n_queries, n_results), dtype int32
         Only returned if ``return_distance=True``.
-    indices : dask.array.Array of shape (n_queries, n_results), dtype int64
+    ids : dask.array.Array of shape (n_queries, n_results), dtype int64 or str
         As :meth:`HammingIndex.kneighbors` returns them, chunked by rows as
         ``query_codes``.
 
@@ -205,58 +265,61 @@ def kneighbors(index, query_codes, n_neighbors=None, return_distance=True):
     >>> from skhash.index import HammingIndex
     >>> codes = np.random.default_rng(0).integers(0, 256, size=(50, 2), dtype=np.uint8)
     >>> index = HammingIndex().fit(codes)
-    >>> distances, indices = kneighbors(index, da.from_array(codes, chunks=20), 3)
-    >>> bool((indices.compute()[:, 0] == np.arange(50)).all())
+    >>> distances, ids = kneighbors(index, da.from_array(codes, chunks=20), 3)
+    >>> bool((ids.compute()[:, 0] == np.arange(50)).all())
     True
     """
-    query_codes = _check_index(index, query_codes)
+    query_codes, handle, facts = _check_index(index, query_codes)
     if n_neighbors is None:
-        n_neighbors = index.n_neighbors
-    k = min(_check_int(n_neighbors, "n_neighbors", 1), index.n_samples_fit_)
+        n_neighbors = facts["n_neighbors"]
+    k = min(_check_int(n_neighbors, "n_neighbors", 1), facts["count"])
+    dtype = np.dtype(np.int64) if facts["id_dtype"] == np.int64 else np.dtype(object)
     both = query_codes.map_blocks(
         _kneighbors_block,
-        _shared(index),
+        handle,
         n_neighbors,
-        dtype=np.int64,
+        dtype=dtype,
         chunks=(query_codes.chunks[0], (2 * k,)),
-        meta=np.empty((0, 2 * k), dtype=np.int64),
+        meta=np.empty((0, 2 * k), dtype=dtype),
     )
-    indices = both[:, k:]
+    ids = both[:, k:]
+    if dtype.kind == "O":
+        ids = ids.astype(facts["id_dtype"])
     if not return_distance:
-        return indices
-    return both[:, :k].astype(np.int32), indices
+        return ids
+    return both[:, :k].astype(np.int32), ids
 
 
 def _radius_block(block, index, radius, sort_results):
-    distances, indices = index.radius_neighbors(block, radius, sort_results=sort_results)
+    distances, ids = _opened(index).radius_neighbors(block, radius, sort_results=sort_results)
     out = np.empty((block.shape[0], 2), dtype=object)
-    out[:, 0], out[:, 1] = distances, indices
+    out[:, 0], out[:, 1] = distances, ids
     return out
 
 
 def radius_neighbors(index, query_codes, radius=None, return_distance=True, sort_results=True):
-    """Exact radius search of a dask array of query codes.
+    """Exact radius search of a dask array of query codes, with an index or a saved one.
 
     Parameters
     ----------
-    index : HammingIndex
-        A fitted index.
+    index : HammingIndex, str or path-like
+        A fitted index, or the folder of a saved one, see :func:`kneighbors`.
     query_codes : dask.array.Array of shape (n_queries, n_bits // 8), dtype uint8
         Packed query codes.
     radius : float, default=None
-        Hamming radius; ``None`` uses ``index.radius``.
+        Hamming radius; ``None`` uses the index's ``radius``.
     return_distance : bool, default=True
         Whether to return the distances.
     sort_results : bool, default=True
-        Order by (distance, position) rather than by position.
+        Order by (distance, insertion order) rather than by insertion order.
 
     Returns
     -------
     distances : dask.array.Array of shape (n_queries,), dtype object
         Per query an ``int32`` array. Only returned if ``return_distance=True``.
-    indices : dask.array.Array of shape (n_queries,), dtype object
-        Per query an ``int64`` array of database positions, as
-        :meth:`HammingIndex.radius_neighbors` returns them.
+    ids : dask.array.Array of shape (n_queries,), dtype object
+        Per query an array of ids, as :meth:`HammingIndex.radius_neighbors`
+        returns them.
 
     Examples
     --------
@@ -266,27 +329,27 @@ def radius_neighbors(index, query_codes, radius=None, return_distance=True, sort
     >>> from skhash.index import HammingIndex
     >>> codes = np.array([[0], [1], [3], [255]], dtype=np.uint8)
     >>> index = HammingIndex().fit(codes)
-    >>> distances, indices = radius_neighbors(index, da.from_array(codes, chunks=2), 1)
-    >>> [i.tolist() for i in indices.compute()]
+    >>> distances, ids = radius_neighbors(index, da.from_array(codes, chunks=2), 1)
+    >>> [i.tolist() for i in ids.compute()]
     [[0, 1], [1, 0, 2], [2, 1], [3]]
     """
-    query_codes = _check_index(index, query_codes)
+    query_codes, handle, facts = _check_index(index, query_codes)
     if radius is None:
-        radius = index.radius
+        radius = facts["radius"]
     _check_radius(radius)
     both = query_codes.map_blocks(
         _radius_block,
-        _shared(index),
+        handle,
         radius,
         sort_results,
         dtype=object,
         chunks=(query_codes.chunks[0], (2,)),
         meta=np.empty((0, 2), dtype=object),
     )
-    indices = both[:, 1]
+    ids = both[:, 1]
     if not return_distance:
-        return indices
-    return both[:, 0], indices
+        return ids
+    return both[:, 0], ids
 
 
 # --------------------------------------------------------------------------
@@ -335,8 +398,7 @@ def _problem(codes, labels, start, end, database, distance):
 
 def _map_sums(codes, labels, start, end, database, distance, no_relevant, params):
     problem = _problem(codes, labels, start, end, database, distance)
-    with kernel_launch():  # tasks of dask's threaded scheduler run concurrently
-        ap, total_relevant = _average_precision(problem, **params)
+    ap, total_relevant = _average_precision(problem, **params)
     keep = _keep_queries(total_relevant, no_relevant)
     return float(ap[keep].sum()), int(keep.sum())
 
@@ -442,8 +504,7 @@ def mean_average_precision(
 
 def _precision_recall_sums(codes, labels, start, end, database, distance, ks, ties, no_relevant):
     problem = _problem(codes, labels, start, end, database, distance)
-    with kernel_launch():
-        hits, ks_eff, total_relevant = _hits_at(problem, ks, ties)
+    hits, ks_eff, total_relevant = _hits_at(problem, ks, ties)
     keep = _keep_queries(total_relevant, no_relevant)
     recall = np.divide(
         hits, total_relevant[:, None], out=np.zeros_like(hits), where=total_relevant[:, None] > 0

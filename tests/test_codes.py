@@ -103,6 +103,65 @@ def test_constant_codes_pack():
     np.testing.assert_array_equal(pack_codes([[True] * 8]), [[255]])
 
 
+def test_little_bit_order_by_hand():
+    # bitorder="little": bit j of a code is bit j % 8 of byte j // 8 (least significant
+    # first): bits 0 and 1 set -> 0b00000011 = 3; bit 14 set -> byte 1 = 0b01000000 = 64.
+    codes = -np.ones((1, 16), dtype=int)
+    codes[0, [0, 1, 14]] = 1
+    packed = pack_codes(codes, bitorder="little")
+    np.testing.assert_array_equal(packed, [[3, 64]])
+    np.testing.assert_array_equal(unpack_codes(packed, bitorder="little"), codes)
+    # Read in the other order, the bits of each byte come out reversed.
+    np.testing.assert_array_equal(
+        unpack_codes(packed, encoding="01")[0], [0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+    )
+
+
+@PROPERTY
+@given(bits=bit_matrices())
+def test_both_bit_orders_round_trip_and_keep_distances(bits):
+    big, little = pack_codes(bits), pack_codes(bits, bitorder="little")
+    np.testing.assert_array_equal(little, np.packbits(bits, axis=1, bitorder="little"))
+    for encoding in ("pm1", "01", "bool"):
+        codes = unpack_codes(little, encoding, bitorder="little")
+        np.testing.assert_array_equal(pack_codes(codes), big)
+    np.testing.assert_array_equal(hamming_distances(little), hamming_distances(big))
+
+
+@pytest.mark.parametrize("bitorder", ["BIG", "lsb", None, 0])
+def test_bitorder_is_validated(bitorder):
+    with pytest.raises(ValueError, match="bitorder"):
+        pack_codes(np.ones((1, 8)), bitorder=bitorder)
+    with pytest.raises(ValueError, match="bitorder"):
+        unpack_codes(np.zeros((1, 1), dtype=np.uint8), bitorder=bitorder)
+
+
+def test_codes_made_by_faiss_binary_encoders():
+    faiss = pytest.importorskip("faiss")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 32)).astype(np.float32)
+    x[0, :5] = 0.0  # faiss and skhash both give bit 1 to a zero
+    faiss_codes = np.empty((40, 4), dtype=np.uint8)
+    faiss.fvecs2bitvecs(faiss.swig_ptr(x), faiss.swig_ptr(faiss_codes), 32, 40)
+    bits = x >= 0
+    # faiss packs the least significant bit first: skhash reads it with bitorder="little".
+    np.testing.assert_array_equal(unpack_codes(faiss_codes, "bool", bitorder="little"), bits)
+    np.testing.assert_array_equal(pack_codes(bits, bitorder="little"), faiss_codes)
+    skhash_codes = pack_codes(bits)
+    assert not np.array_equal(skhash_codes, faiss_codes)  # same bits, other bytes
+    np.testing.assert_array_equal(
+        pack_codes(unpack_codes(faiss_codes, bitorder="little")), skhash_codes
+    )
+    # Distances agree across layouts: faiss's IndexBinaryFromFloat (binary codes decoded
+    # to +-1 floats in its own order, searched by L2) against skhash's codes.
+    index = faiss.IndexBinaryFromFloat(faiss.IndexFlatL2(32))
+    index.add(faiss_codes)
+    distances, neighbours = index.search(faiss_codes, 40)
+    expected = hamming_distances(skhash_codes)
+    np.testing.assert_array_equal(distances, np.take_along_axis(expected, neighbours, axis=1))
+    np.testing.assert_array_equal(np.sort(distances, axis=1), np.sort(expected, axis=1))
+
+
 def test_pack_accepts_lists_and_non_contiguous():
     rng = np.random.default_rng(0)
     bits = rng.integers(0, 2, size=(16, 8))

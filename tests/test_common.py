@@ -3,12 +3,18 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhash import (
+    AGHHasher,
     BiHalfHasher,
+    CCAITQHasher,
     DSTDHHasher,
     GreedyHashHasher,
     ITQHasher,
     LSHHasher,
     PCAHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
     SSDHHasher,
 )
 
@@ -27,6 +33,12 @@ ESTIMATORS = [
         max_epochs=3,
         random_state=0,
     ),
+    SHHasher(n_bits=8, random_state=0),
+    AGHHasher(n_bits=8, n_anchors=20, random_state=0),
+    SGHHasher(n_bits=8, n_anchors=20, random_state=0),
+    SpHHasher(n_bits=8, max_iter=20, random_state=0),
+    CCAITQHasher(n_bits=8, n_iter=5, random_state=0),
+    SDHHasher(n_bits=8, n_anchors=20, max_iter=2, random_state=0),
     # two epochs on the checks' small data; a hidden layer exercises the MLP
     SSDHHasher(n_bits=8, max_epochs=2, hidden_sizes=(8,), device="cpu", random_state=0),
     GreedyHashHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
@@ -51,6 +63,27 @@ _NEEDS_N_FEATURES_GE_N_BITS = (
 ).split()
 
 
+# CCA gives at most rank(centred y) = n_classes - 1 directions, and these checks
+# fit on y with 2 to 4 classes: CCAITQHasher rightly raises "n_bits=8 exceeds
+# the 1 canonical directions CCA can give". The same behaviours are tested on
+# data with enough classes in tests/test_cca_itq.py (pickle, idempotence,
+# subset invariance, NaN/inf, dtypes, n_features_in_, clone).
+_NEEDS_N_CLASSES_GT_N_BITS = sorted(
+    set(_NEEDS_N_FEATURES_GE_N_BITS)
+    | {"check_dtype_object", "check_fit_score_takes_y", "check_fit2d_predict1d"}
+)
+
+# AGH gives at most (number of anchors - 1) eigenfunctions; these checks fit on
+# 10 samples, or on one feature (few distinct anchors), so the anchor graph has
+# fewer than n_bits = 8 nontrivial eigenvalues and AGHHasher rightly raises
+# "the anchor graph has 7 nontrivial eigenvalues, fewer than the 8
+# eigenfunctions n_bits needs". NaN/inf rejection is tested in tests/test_agh.py.
+_AGH_TOO_FEW_SAMPLES = {
+    "check_estimators_nan_inf": "fits on 10 samples: fewer than 8 nontrivial eigenvalues",
+    "check_fit2d_1feature": "one feature: fewer than 8 nontrivial eigenvalues, and the "
+    "error names the eigenvalues, not 'n_features = 1'",
+}
+
 # These checks fit on 2 features drawn around 100: GreedyHash's cubic quantisation penalty
 # |h - sign(h)|^3 then grows faster than SGD can follow and the fit stops with a
 # DivergedFitError asking to scale the features (the documented behaviour, tested in
@@ -64,6 +97,11 @@ def expected_failed_checks(estimator):
     if isinstance(estimator, (PCAHasher, ITQHasher)):
         reason = "needs n_features >= n_bits = 8; the check's data has fewer features"
         return dict.fromkeys(_NEEDS_N_FEATURES_GE_N_BITS, reason)
+    if isinstance(estimator, CCAITQHasher):
+        reason = "needs n_classes - 1 >= n_bits = 8; the check's y has 2 to 4 classes"
+        return dict.fromkeys(_NEEDS_N_CLASSES_GT_N_BITS, reason)
+    if isinstance(estimator, AGHHasher):
+        return _AGH_TOO_FEW_SAMPLES
     if isinstance(estimator, GreedyHashHasher):
         reason = "features around 100 make the cubic penalty diverge (DivergedFitError)"
         return dict.fromkeys(_GREEDYHASH_DIVERGES_AT_LOC_100, reason)

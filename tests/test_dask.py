@@ -98,6 +98,42 @@ def test_search_equals_in_memory_index(client, data):
 
 
 @needs_dask
+@pytest.mark.slow
+def test_saved_index_searched_by_two_workers_equals_in_process(client, tmp_path):
+    """200k codes saved once; each worker process memory-maps the file; ids and order kept."""
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 256, size=(200_000, 8), dtype=np.uint8)
+    codes[::7] = codes[0]  # ties
+    index = HammingIndex(n_neighbors=10, radius=12).fit(codes, ids=np.arange(200_000) * 3 + 1)
+    index.remove(np.arange(1, 3000, 3)).add(codes[:500], ids=-np.arange(1, 501))
+    index.save(tmp_path / "index")
+    queries = np.concatenate([codes[:40], rng.integers(0, 256, size=(360, 8), dtype=np.uint8)])
+    query_codes = da.from_array(queries, chunks=50)
+    with distributed.get_task_stream(client) as stream:
+        distances, ids = skdask.kneighbors(str(tmp_path / "index"), query_codes)
+        distances, ids = distances.compute(), ids.compute()
+    assert len(workers_used(stream)) == 2
+    expected = index.kneighbors(queries)
+    assert distances.dtype == np.int32 and ids.dtype == np.int64
+    assert_array_equal(distances, expected[0])
+    assert_array_equal(ids, expected[1])
+    got = skdask.radius_neighbors(tmp_path / "index", query_codes[:100], radius=12)
+    expected = index.radius_neighbors(queries[:100], radius=12)
+    for got_part, expected_part in zip(got, expected, strict=True):
+        for g, e in zip(got_part.compute(), expected_part, strict=True):
+            assert_array_equal(g, e)
+    # string ids; an index saved again at the same path is re-opened by the workers
+    names = HammingIndex(4).fit(codes[:1000], ids=[f"p{i}" for i in range(1000)])
+    names.save(tmp_path / "index", overwrite=True)
+    ids = skdask.kneighbors(tmp_path / "index", query_codes, return_distance=False).compute()
+    assert_array_equal(ids, names.kneighbors(queries, return_distance=False))
+    with pytest.raises(FileNotFoundError, match="the path does not exist"):
+        skdask.kneighbors(tmp_path / "nowhere", query_codes)
+    with pytest.raises(ValueError, match="query_codes have 16 bits per code"):
+        skdask.kneighbors(tmp_path / "index", da.from_array(queries[:, :2]))
+
+
+@needs_dask
 @pytest.mark.parametrize(
     "params",
     [
@@ -181,7 +217,7 @@ def test_input_validation(data):
         skdask.kneighbors(index, da.from_array(np.zeros((3, 2), np.uint8)))
     with pytest.raises(TypeError, match="dtype uint8"):
         skdask.kneighbors(index, da.from_array(X))
-    with pytest.raises(TypeError, match="index must be a HammingIndex"):
+    with pytest.raises(TypeError, match="index must be a HammingIndex or the path of a saved"):
         skdask.kneighbors(hasher, da.from_array(codes))
     with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
         skdask.kneighbors(index, da.from_array(codes), 0)
@@ -192,5 +228,5 @@ def test_input_validation(data):
 def test_missing_dask_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     monkeypatch.setitem(sys.modules, "dask.array", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[dask\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[dask\]\""):
         skdask.transform(LSHHasher(n_bits=8).fit(np.eye(10)), np.eye(10))

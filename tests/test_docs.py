@@ -1,5 +1,6 @@
 """The documentation builds offline without warnings and covers the public API and examples."""
 
+import ast
 import doctest
 import importlib
 import os
@@ -13,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+SHARED_DATA_DIR = ROOT.parent / "shared" / "data"
 
 # Modules whose ``__all__`` the API reference must cover.
 PUBLIC_MODULES = [
@@ -65,14 +67,22 @@ def test_api_reference_lists_every_public_name():
     assert not missing, f"public names missing from docs/api.rst: {missing}"
 
 
-def test_every_example_is_in_the_docs():
-    included = set()
-    for page in (DOCS / "examples").glob("*.rst"):
-        included.update(
-            re.findall(r"literalinclude:: \.\./\.\./examples/(\S+\.py)", page.read_text())
+def test_every_example_is_a_gallery_script():
+    # sphinx-gallery renders every script of examples/ (conf.py) and runs the
+    # ``plot_*`` ones; each needs a docstring whose first line is an
+    # underlined title, and no example may be skipped by its name.
+    conf = (DOCS / "conf.py").read_text()
+    assert '"examples_dirs": ["../examples"]' in conf
+    assert (ROOT / "examples" / "GALLERY_HEADER.rst").is_file()
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        assert path.name.startswith("plot_"), f"{path.name}: sphinx-gallery runs plot_* only"
+        docstring = ast.get_docstring(ast.parse(path.read_text()), clean=False)
+        assert docstring, f"{path.name} has no docstring"
+        lines = [line for line in docstring.splitlines() if line.strip()]
+        assert set(lines[0].strip()) == {"="} and set(lines[2].strip()) == {"="}, path.name
+        assert "plt." in path.read_text() or "Display" in path.read_text(), (
+            f"{path.name} draws no figure"
         )
-    examples = {path.name for path in (ROOT / "examples").glob("*.py")}
-    assert examples <= included, f"examples missing from docs/examples: {examples - included}"
 
 
 @pytest.mark.parametrize(
@@ -91,18 +101,33 @@ def test_user_guide_doctests(page):
     assert result.failed == 0
 
 
-@pytest.mark.slow
-def test_docs_build_without_warnings(tmp_path):
-    # Build a copy, so that autosummary's generated pages never land in the
-    # source tree of a concurrent build.
-    ignore = shutil.ignore_patterns("_build", "generated", "__pycache__")
+def _mirflickr_available():
+    return (SHARED_DATA_DIR / "mirflickr25k").is_dir()
+
+
+@pytest.fixture(scope="module")
+def built_docs(tmp_path_factory):
+    """The HTML documentation built once, from a copy, offline, with -W."""
+    tmp_path = tmp_path_factory.mktemp("docs_build")
+    # Build a copy, so that autosummary's and sphinx-gallery's generated pages
+    # never land in the source tree of a concurrent build.
+    ignore = shutil.ignore_patterns(
+        "_build", "generated", "auto_examples", "sg_execution_times.rst", "__pycache__"
+    )
     shutil.copytree(DOCS, tmp_path / "docs", ignore=ignore)
     shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=ignore)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "MPLBACKEND": "Agg",
+        # The examples on their small settings, with a feature cache of their own.
+        "SKHASH_EXAMPLE_SMALL": "1",
+        "SKHASH_EXAMPLE_OUTPUT": str(tmp_path / "example_output"),
+        "SKHASH_CACHE_DIR": str(tmp_path / "feature_cache"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
+    env.setdefault("SKHASH_DATA_HOME", str(SHARED_DATA_DIR))
+    (tmp_path / "example_output").mkdir()
     result = subprocess.run(
         [
             sys.executable,
@@ -124,8 +149,105 @@ def test_docs_build_without_warnings(tmp_path):
         text=True,
         timeout=900,
     )
+    return result, tmp_path / "html"
+
+
+@pytest.mark.slow
+def test_docs_build_without_warnings(built_docs):
+    result, html = built_docs
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     assert "WARNING" not in output, output[-5000:]
-    for page in ["index", "install", "api", "user_guide/metrics", "examples/dstdh_gridsearch"]:
-        assert (tmp_path / "html" / f"{page}.html").is_file()
+    for page in ["index", "install", "api", "user_guide/metrics", "auto_examples/index"]:
+        assert (html / f"{page}.html").is_file()
+    # mAP@1000 is a metric, not an e-mail address.
+    assert "mailto:" not in (html / "user_guide" / "metrics.html").read_text()
+    # Nothing is loaded from the network: MathJax is served from _static.
+    metrics_page = (html / "user_guide" / "metrics.html").read_text()
+    assert not re.search(r"<script[^>]+src=\"(https?:)?//", metrics_page)
+    assert re.search(r"<script[^>]+src=\"\.\./_static/mathjax/tex-chtml\.js", metrics_page)
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    # The deep hashers' architecture figures are on the hashers page.
+    hashers_page = (html / "user_guide" / "hashers.html").read_text()
+    for name in ["dstdh_architecture.svg", "wsih_architecture.svg"]:
+        assert name in hashers_page and list(html.rglob(name)), name
+
+
+@pytest.mark.slow
+def test_gallery_pages_figures_and_notebooks(built_docs):
+    result, html = built_docs
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    index = (html / "auto_examples" / "index.html").read_text()
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        stem = path.stem
+        page = html / "auto_examples" / f"{stem}.html"
+        assert page.is_file(), stem
+        text = page.read_text()
+        assert f"{stem}.ipynb" in text, f"{stem}: no notebook download"
+        assert (html / "_downloads").is_dir()
+        assert list((html / "_downloads").rglob(f"{stem}.ipynb")), f"{stem}: no notebook"
+        if "mirflickr" in path.read_text().lower() and not _mirflickr_available():
+            continue  # shown, not run, without the data
+        # Run: printed output and at least one figure, and its thumbnail on the index.
+        assert "sphx-glr-script-out" in text, f"{stem}: no printed output"
+        assert list((html / "_images").glob(f"sphx_glr_{stem}_0*.png")), f"{stem}: no figure"
+        thumbnail = html / "_images" / f"sphx_glr_{stem}_thumb.png"
+        assert thumbnail.is_file() and f"sphx_glr_{stem}_thumb.png" in index, stem
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    _chromium() is None,
+    reason="no Chromium found (apt-get install chromium) to render the docs as a reader would",
+)
+def test_math_renders_offline_in_a_browser(built_docs, tmp_path):
+    """Open the metrics page in headless Chromium, with every host unreachable."""
+    result, html = built_docs
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    page = html / "user_guide" / "metrics.html"
+    source = page.read_text()
+    n_math = len(re.findall(r'class="math notranslate nohighlight"', source))
+    assert n_math > 10, "the metrics page should hold formulas"
+    assert r"\mathrm{rel}" in source  # the LaTeX source, before MathJax runs
+    browser = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        # No network: a formula rendered here was rendered by the bundled MathJax.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--virtual-time-budget=20000",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [*browser, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    ).stdout
+    # Every formula was typeset: a MathJax container inside each math element,
+    # and the LaTeX source is gone from the page's text.
+    math_elements = re.findall(
+        r'<(?:span|div) class="math notranslate nohighlight"[^>]*>(.*?)</(?:span|div)>',
+        dom,
+        flags=re.S,
+    )
+    assert len(math_elements) == n_math, dom[-2000:]
+    assert all("<mjx-container" in element for element in math_elements)
+    assert r"\mathrm{rel}" not in dom and r"\sum" not in dom
+    screenshot = tmp_path / "metrics.png"
+    subprocess.run(
+        [*browser, "--window-size=1100,1800", f"--screenshot={screenshot}", page.as_uri()],
+        capture_output=True,
+        timeout=180,
+    )
+    assert screenshot.is_file() and screenshot.stat().st_size > 10_000, "no screenshot"
+    print(f"screenshot of the metrics page: {screenshot}")

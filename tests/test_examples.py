@@ -14,6 +14,7 @@ SHARED_DATA_DIR = ROOT.parent / "shared" / "data"
 # Examples that take more than ~20 s on two CPU cores even in small mode.
 SLOW = {
     "plot_dstdh_gridsearch_mirflickr.py",
+    "plot_retrieval_gallery_mirflickr.py",
     "plot_wsih_stage1_reuse.py",
     "plot_wsih_web_set_from_tags.py",
 }

@@ -168,7 +168,7 @@ def test_missing_file_is_named(extractor, tmp_path):
 
 def test_missing_extra_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[features\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[features\]\""):
         ImageFeatureExtractor().fit(None)
 
 
@@ -222,14 +222,26 @@ def test_resize_then_center_crop(extractor):
     )
 
 
-def test_verbose_prints_progress_to_stderr_only_when_asked(images, capsys):
+def _draw_every_update(monkeypatch):
+    """Progress bars redraw on every update (by default at most every 0.1 s)."""
+    import functools
+
+    import tqdm.auto
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", functools.partial(tqdm.auto.tqdm, mininterval=0))
+
+
+def test_verbose_prints_progress_to_stderr_only_when_asked(images, capsys, monkeypatch):
+    _draw_every_update(monkeypatch)
     ImageFeatureExtractor(image_size=64, batch_size=2).fit(images).transform(images)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     ImageFeatureExtractor(image_size=64, batch_size=2, verbose=1).fit(images).transform(images)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "batch 1/2" in captured.err and "batch 2/2: 3/3 images" in captured.err
+    # A tqdm bar over the images, advanced batch by batch.
+    assert "image features" in captured.err
+    assert "2/3" in captured.err and "3/3" in captured.err
 
 
 def test_global_random_state_untouched(extractor, images):
@@ -384,3 +396,20 @@ def test_cached_features_errors(image_files, images, tmp_path):
         cached_features([], image_size=64, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="image_size must be an integer >= 32"):
         cached_features(image_files, image_size=8, cache_dir=tmp_path)
+
+
+def test_cached_features_progress_bar(image_files, tmp_path, monkeypatch, capsys):
+    _draw_every_update(monkeypatch)
+    monkeypatch.setattr(skhash.features, "_CHUNK_SIZE", 2)
+    cache_dir = tmp_path / "cache"
+    cached_features(image_files, image_size=64, cache_dir=cache_dir)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # silent at verbose=0
+    cached_features(image_files[:4], image_size=64, cache_dir=cache_dir, verbose=1)
+    err = capsys.readouterr().err
+    # Two chunks read back from the cache: the overall bar only, no extraction bar.
+    assert "features (cached)" in err and "4/4" in err
+    assert "image features" not in err
+    cached_features(image_files, image_size=72, cache_dir=cache_dir, verbose=1)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "image features" in err  # computed: a bar per chunk

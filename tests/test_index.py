@@ -7,6 +7,8 @@ import joblib
 import numba
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -305,7 +307,7 @@ def test_kernel_launches_are_serialised_under_numba_workqueue(monkeypatch):
 
 def test_missing_faiss_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)
-    with pytest.raises(ImportError, match=r"pip install skhash\[search\]"):
+    with pytest.raises(ImportError, match=r"pip install \"scikit-hashing\[search\]\""):
         HammingIndex(backend="faiss").fit(np.zeros((3, 1), dtype=np.uint8))
     # auto does not need faiss, even with multi_hash_tables
     index = HammingIndex(multi_hash_tables=1).fit(np.zeros((3, 1), dtype=np.uint8))
@@ -354,3 +356,447 @@ def test_hashing_searcher_with_a_frozen_or_refitted_hasher(backend):
     assert_array_equal(refitted.index_.codes_, codes)
     with pytest.raises(NotFittedError):
         HashingSearcher(hasher).kneighbors(X_query)
+
+
+# --------------------------------------------------------------------------
+# Ids, updates, files, faiss exchange, approximate backends
+# --------------------------------------------------------------------------
+
+
+def assert_same_search(index, reference, queries, ks=(1, 7, 60, 10**6), radii=(0, 3)):
+    """Identical k-NN and radius results (ids and distances), queries given or leave-one-out."""
+    for q in (queries, None):
+        for k in ks:
+            got, expected = index.kneighbors(q, k), reference.kneighbors(q, k)
+            assert got[1].dtype == expected[1].dtype
+            assert_array_equal(got[0], expected[0])
+            assert_array_equal(got[1], expected[1])
+        for radius in radii:
+            for sort in (True, False):
+                got = index.radius_neighbors(q, radius, sort_results=sort)
+                expected = reference.radius_neighbors(q, radius, sort_results=sort)
+                for g, e in zip(got, expected, strict=True):
+                    assert len(g) == len(e)
+                    for gi, ei in zip(g, e, strict=True):
+                        assert_array_equal(gi, ei)
+
+
+def test_ids_are_returned_in_distance_then_insertion_order(backend):
+    rng = np.random.default_rng(20)
+    database = random_codes(rng, 500, 8, 2)  # heavy ties
+    queries = random_codes(rng, 20, 8, 2)
+    ids = rng.permutation(10_000)[:500] * 7 - 3000  # negative, unordered int ids
+    index = HammingIndex(9, radius=16, backend=backend).fit(database, ids=ids)
+    expected_d, expected_i = brute_kneighbors(queries, database, 9)
+    distances, got = index.kneighbors(queries)
+    assert got.dtype == np.int64
+    assert_array_equal(got, ids[expected_i])
+    assert_array_equal(distances, expected_d)
+    for (d, i), (ed, ei) in zip(
+        zip(*index.radius_neighbors(queries), strict=True),
+        brute_radius(queries, database, 16),
+        strict=True,
+    ):
+        assert_array_equal(i, ids[ei])
+        assert_array_equal(d, ed)
+    names = np.array([f"photo-{i:04d}" for i in range(500)])
+    index = HammingIndex(9, backend=backend).fit(database, ids=list(names))
+    assert_array_equal(index.kneighbors(queries, return_distance=False), names[expected_i])
+    assert_array_equal(index.ids_, names)
+
+
+@pytest.mark.parametrize("n_bytes, levels", [(1, 2), (8, 2), (8, 256), (12, 3), (16, 2)])
+def test_add_and_remove_sequences_equal_a_fresh_fit(backend, n_bytes, levels):
+    """Random adds and removals, heavy ties, across compactions, against a fresh fit."""
+    rng = np.random.default_rng(n_bytes * 10 + levels)
+    queries = random_codes(rng, 15, n_bytes, levels)
+    codes = random_codes(rng, 300, n_bytes, levels)
+    index = HammingIndex(backend=backend).fit(codes)
+    live_codes, live_ids, next_id = list(codes), list(range(300)), 300
+    n_compactions, epoch = 0, index._store.epoch
+    for step in range(14):
+        if step % 3 == 2 and live_ids:
+            chosen = rng.choice(
+                len(live_ids), size=rng.integers(1, len(live_ids) + 1), replace=False
+            )
+            index.remove([live_ids[c] for c in chosen])
+            keep = np.setdiff1d(np.arange(len(live_ids)), chosen)
+            live_codes = [live_codes[c] for c in keep]
+            live_ids = [live_ids[c] for c in keep]
+        else:
+            new = random_codes(rng, int(rng.integers(1, 200)), n_bytes, levels)
+            if step % 2:
+                index.add(new)  # default ids continue after the largest id held
+                new_ids = list(range(next_id, next_id + len(new)))
+            else:
+                new_ids = list(rng.choice(10**6, size=len(new), replace=False) + 10**7 * step)
+                index.add(new, ids=new_ids)
+            next_id = max(next_id, max(new_ids) + 1)
+            live_codes += list(new)
+            live_ids += new_ids
+        n_compactions += index._store.epoch != epoch
+        epoch = index._store.epoch
+        reference = HammingIndex(backend=backend).fit(np.array(live_codes), ids=live_ids)
+        assert index.n_samples_fit_ == len(live_ids)
+        assert_array_equal(index.ids_, live_ids)
+        assert_array_equal(index.codes_, np.array(live_codes))
+        assert_same_search(index, reference, queries, radii=(0, 4 * n_bytes))
+    assert n_compactions >= 1  # the sequence went through compactions and tombstones
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=st.integers(1, 150),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["add", "add_ids", "remove"]), st.integers(1, 150)),
+        max_size=8,
+    ),
+    n_bytes=st.sampled_from([1, 8, 9]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_update_sequence_equals_a_fresh_fit(first, steps, n_bytes, seed):
+    """Hypothesis: any adds and removals (2 levels a byte: heavy ties) equal a fresh fit."""
+    rng = np.random.default_rng(seed)
+    codes = random_codes(rng, first, n_bytes, 2)
+    index = HammingIndex(backend="numpy").fit(codes)
+    live = dict(zip(range(first), codes, strict=True))  # dicts keep insertion order
+    for op, n in steps:
+        if op == "remove":
+            if not live:
+                continue
+            gone = rng.choice(list(live), size=min(n, len(live)), replace=False)
+            index.remove(gone)
+            for i in gone:
+                del live[i]
+        else:
+            new = random_codes(rng, n, n_bytes, 2)
+            if op == "add":
+                start = index._store.next_id
+                index.add(new)
+                new_ids = range(start, start + n)
+            else:
+                new_ids = rng.choice(np.arange(-(10**6), 0), size=n, replace=False)
+                new_ids = [i for i in new_ids if i not in live][:n]
+                new = new[: len(new_ids)]
+                index.add(new, ids=new_ids)
+            live.update(zip(new_ids, new, strict=True))
+    queries = random_codes(rng, 6, n_bytes, 2)
+    assert_array_equal(index.ids_, list(live))
+    if live:
+        reference = HammingIndex(backend="numpy").fit(np.array(list(live.values())), ids=list(live))
+        assert_same_search(index, reference, queries, ks=(2, 300), radii=(2 * n_bytes,))
+
+
+def test_updates_with_string_ids_and_id_errors():
+    rng = np.random.default_rng(21)
+    codes = random_codes(rng, 50, 4, 4)
+    ids = np.array([f"id{i}" for i in range(50)])
+    index = HammingIndex().fit(codes, ids=ids)
+    index.remove(["id3", "id10"])
+    index.add(codes[:2], ids=["a-much-longer-id-than-before", "id3"])  # wider strings, re-use
+    expected_ids = np.concatenate(
+        [np.delete(ids, [3, 10]), ["a-much-longer-id-than-before", "id3"]]
+    )
+    reference = HammingIndex().fit(np.concatenate([np.delete(codes, [3, 10], 0), codes[:2]]),
+                                   ids=expected_ids)  # fmt: skip
+    assert_same_search(index, reference, codes[:5], ks=(3, 100))
+    with pytest.raises(KeyError, match=r"2 id\(s\) not in the index: \['nope', 'id10'\]"):
+        index.remove(["id0", "nope", "id10"])
+    assert index.n_samples_fit_ == 50  # nothing was removed
+    with pytest.raises(KeyError, match="not in the index: \\['a-much-longer-id-than-before-x"):
+        index.remove(["a-much-longer-id-than-before-x"])
+    with pytest.raises(ValueError, match=r"ids already in the index: \['id0'\]"):
+        index.add(codes[:2], ids=["new", "id0"])
+    with pytest.raises(ValueError, match=r"ids must be distinct; repeated: \['x'\]"):
+        index.add(codes[:2], ids=["x", "x"])
+    with pytest.raises(ValueError, match="ids are required: the index holds string ids"):
+        index.add(codes[:2])
+    with pytest.raises(TypeError, match="ids are integers but the index holds string ids"):
+        index.add(codes[:1], ids=[5])
+    with pytest.raises(ValueError, match="ids has 3 values but there are 2 codes"):
+        index.add(codes[:2], ids=["p", "q", "r"])
+    with pytest.raises(ValueError, match="codes has 24 bits per code, expected 32"):
+        index.add(codes[:2, :3], ids=["p", "q"])
+    with pytest.raises(TypeError, match="ids must be integers"):
+        HammingIndex().fit(codes, ids=np.linspace(0, 1, 50))
+    with pytest.raises(ValueError, match=r"repeated: \[4\]"):
+        HammingIndex().fit(codes[:3], ids=[4, 4, 5])
+    with pytest.raises(NotFittedError):
+        HammingIndex().add(codes)
+    int_index = HammingIndex().fit(codes)
+    with pytest.raises(KeyError, match=r"1 id\(s\) not in the index: \[50\]"):
+        int_index.remove([50])
+    with pytest.raises(KeyError, match=r"\[-1\]"):
+        int_index.remove(-1)
+    with pytest.raises(TypeError, match="ids are strings but the index holds integer ids"):
+        int_index.remove(["3"])
+
+
+def test_remove_everything_then_add():
+    rng = np.random.default_rng(22)
+    codes = random_codes(rng, 40, 8, 256)
+    index = HammingIndex(5).fit(codes)
+    index.remove(np.arange(40))
+    assert index.n_samples_fit_ == 0 and index.codes_.shape == (0, 8)
+    assert index.kneighbors(codes[:3])[0].shape == (3, 0)
+    assert [len(i) for i in index.radius_neighbors(codes[:3], 64)[1]] == [0, 0, 0]
+    index.add(codes[:10])
+    assert_array_equal(index.ids_, np.arange(40, 50))  # default ids never re-used
+    assert_array_equal(index.kneighbors(codes[:3])[1][:, 0], [40, 41, 42])
+
+
+def test_save_and_load_round_trip(tmp_path, backend):
+    rng = np.random.default_rng(23)
+    codes = random_codes(rng, 700, 12, 3)  # 96 bits: padded words, ties
+    queries = random_codes(rng, 11, 12, 3)
+    index = HammingIndex(6, radius=20, backend=backend).fit(codes)
+    index.save(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "ids.bin").exists()  # default ids are implicit
+    for mmap in (True, False):
+        loaded = HammingIndex.load(tmp_path / "plain", mmap=mmap)
+        assert isinstance(loaded._store.codes, np.memmap) == mmap
+        assert loaded.get_params() == index.get_params()
+        assert_same_search(loaded, index, queries)
+    # ids and updates: the file holds the live codes in order; further updates still work
+    index.remove(np.arange(0, 700, 3)).add(codes[:5], ids=[-1, -2, -3, -4, -5])
+    index.save(tmp_path / "updated")
+    loaded = HammingIndex.load(tmp_path / "updated", verify=True)
+    assert_same_search(loaded, index, queries)
+    loaded.add(codes[5:9]).remove([-2, 1])
+    index.add(codes[5:9]).remove([-2, 1])
+    assert_array_equal(loaded.ids_, index.ids_)
+    assert_same_search(loaded, index, queries)
+    assert_array_equal(loaded.ids_[-4:], [700, 701, 702, 703])  # after the largest id held
+    strings = HammingIndex().fit(codes[:30], ids=[f"img/{i}.jpg" for i in range(30)])
+    strings.save(tmp_path / "strings")
+    loaded = HammingIndex.load(tmp_path / "strings")
+    assert_array_equal(loaded.ids_, strings.ids_)
+    assert_same_search(loaded, strings, queries, ks=(4,))
+    with pytest.raises(FileExistsError, match="is not empty; pass overwrite=True"):
+        strings.save(tmp_path / "strings")
+    index.save(tmp_path / "strings", overwrite=True)
+    assert HammingIndex.load(tmp_path / "strings").ids_.dtype == np.int64
+    # pickling a memory-mapped index copies its codes
+    loaded = HammingIndex.load(tmp_path / "plain")
+    assert_same_search(joblib.load(joblib.dump(loaded, tmp_path / "i.joblib")[0]), loaded,
+                       queries, ks=(5,), radii=(2,))  # fmt: skip
+
+
+def test_corrupt_files_raise_clear_errors(tmp_path):
+    import json
+
+    rng = np.random.default_rng(24)
+    codes = random_codes(rng, 100, 8, 256)
+    index = HammingIndex().fit(codes, ids=np.arange(100) * 3)
+    folder = tmp_path / "index"
+    index.save(folder)
+    header = json.loads((folder / "header.json").read_text())
+
+    def damaged(edit=None, codes_bytes=None, ids_bytes=None, header_text=None):
+        target = tmp_path / f"copy{len(list(tmp_path.iterdir()))}"
+        target.mkdir()
+        h = json.loads(json.dumps(header))
+        if edit:
+            edit(h)
+        (target / "header.json").write_text(header_text or json.dumps(h))
+        (target / "codes.bin").write_bytes(
+            (folder / "codes.bin").read_bytes() if codes_bytes is None else codes_bytes
+        )
+        (target / "ids.bin").write_bytes(
+            (folder / "ids.bin").read_bytes() if ids_bytes is None else ids_bytes
+        )
+        return target
+
+    raw = (folder / "codes.bin").read_bytes()
+    with pytest.raises(ValueError, match=r"codes.bin is truncated: 792 bytes, the header says 800"):
+        HammingIndex.load(damaged(codes_bytes=raw[:-8]))
+    with pytest.raises(ValueError, match="codes.bin is longer than its header says"):
+        HammingIndex.load(damaged(codes_bytes=raw + b"\0"))
+    with pytest.raises(ValueError, match="ids.bin is truncated"):
+        HammingIndex.load(damaged(ids_bytes=(folder / "ids.bin").read_bytes()[:-1]))
+    flipped = damaged(codes_bytes=raw[:10] + bytes([raw[10] ^ 1]) + raw[11:])
+    HammingIndex.load(flipped, mmap=True)  # sizes are right: not verified by default
+    with pytest.raises(ValueError, match="codes.bin does not match its checksum"):
+        HammingIndex.load(flipped, mmap=True, verify=True)
+    with pytest.raises(ValueError, match="codes.bin does not match its checksum"):
+        HammingIndex.load(flipped, mmap=False)  # read anyway: verified by default
+    with pytest.raises(ValueError, match=r"format version 2, written by a newer skhash; this "
+                       r"skhash reads format version 1 only"):  # fmt: skip
+        HammingIndex.load(damaged(lambda h: h.update(format_version=2)))
+    with pytest.raises(ValueError, match="header.json is not valid JSON"):
+        HammingIndex.load(damaged(header_text=json.dumps(header)[:-20]))
+    with pytest.raises(ValueError, match="does not describe a skhash.HammingIndex"):
+        HammingIndex.load(damaged(lambda h: h.update(format="faiss")))
+    with pytest.raises(ValueError, match="field 'count' of the header is missing or of the wrong"):
+        HammingIndex.load(damaged(lambda h: h.update(count="100")))
+    with pytest.raises(ValueError, match="the codes entry does not match count and n_bits"):
+        HammingIndex.load(damaged(lambda h: h.update(count=99)))
+    with pytest.raises(ValueError, match="unsupported id dtype"):
+        HammingIndex.load(damaged(lambda h: h["ids"].update(dtype=">i8")))
+    with pytest.raises(ValueError, match="unknown parameters \\['colour'\\]"):
+        HammingIndex.load(damaged(lambda h: h["params"].update(colour=1)))
+    with pytest.raises(ValueError, match="'n_neighbors' parameter of HammingIndex must be"):
+        HammingIndex.load(damaged(lambda h: h["params"].update(n_neighbors=0)))
+    no_header = damaged()
+    (no_header / "header.json").unlink()
+    with pytest.raises(ValueError, match="no header.json"):
+        HammingIndex.load(no_header)
+    with pytest.raises(FileNotFoundError, match="the path does not exist"):
+        HammingIndex.load(tmp_path / "nowhere")
+    missing = damaged()
+    (missing / "ids.bin").unlink()
+    with pytest.raises(ValueError, match="ids.bin is missing"):
+        HammingIndex.load(missing)
+
+
+def test_faiss_flat_export_and_import(tmp_path):
+    faiss = pytest.importorskip("faiss")
+    rng = np.random.default_rng(25)
+    codes = random_codes(rng, 300, 8, 4)
+    queries = random_codes(rng, 9, 8, 4)
+    index = HammingIndex(10).fit(codes)
+    flat = index.to_faiss(tmp_path / "flat.faiss")
+    assert isinstance(flat, faiss.IndexBinaryFlat) and flat.ntotal == 300
+    assert_array_equal(flat.search(queries, 10)[0], index.kneighbors(queries)[0])
+    again = HammingIndex.from_faiss(tmp_path / "flat.faiss", n_neighbors=10)
+    assert_same_search(again, index, queries)
+    index.remove([0, 5, 7]).add(codes[:4], ids=[1000, 1001, 1002, 1003])
+    mapped = index.to_faiss(tmp_path / "mapped.faiss")
+    assert isinstance(mapped, faiss.IndexBinaryIDMap2)
+    D, I = mapped.search(queries, 10)
+    assert_array_equal(D, index.kneighbors(queries)[0])
+    assert set(I.ravel()) <= set(index.ids_)
+    again = HammingIndex.from_faiss(tmp_path / "mapped.faiss", n_neighbors=10)
+    assert_array_equal(again.ids_, index.ids_)
+    assert_same_search(again, index, queries)
+    with pytest.raises(TypeError, match="only flat binary indexes"):
+        HammingIndex.from_faiss(faiss.IndexBinaryHNSW(64, 8))
+    with pytest.raises(TypeError, match="must be a faiss binary index"):
+        HammingIndex.from_faiss(faiss.IndexFlatL2(8))
+    with pytest.raises(ValueError, match="to_faiss needs integer ids"):
+        HammingIndex().fit(codes[:2], ids=["a", "b"]).to_faiss()
+
+
+def clustered_codes(rng, n, centres, flip):
+    """Codes around ``centres`` (unpacked bits), each bit flipped with probability ``flip``."""
+    bits = centres[rng.integers(0, len(centres), size=n)] ^ (
+        rng.random((n, centres.shape[1])) < flip
+    )
+    return np.packbits(bits, axis=1)
+
+
+@pytest.mark.parametrize(
+    "params", [{"backend": "ivf", "nlist": 32, "nprobe": 4}, {"backend": "hnsw", "hnsw_m": 16}]
+)
+def test_approximate_backends_true_distances_and_recall(params):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(26)
+    centres = rng.integers(0, 2, size=(40, 64), dtype=np.uint8)
+    codes = clustered_codes(rng, 6000, centres, 0.06)
+    queries = clustered_codes(rng, 50, centres, 0.06)
+    ids = np.arange(6000) * 10 + 7
+    index = HammingIndex(20, **params).fit(codes, ids=ids)
+    exact = HammingIndex(20).fit(codes, ids=ids)
+
+    def check(index, exact, queries, leave_one_out=False):
+        distances, got = index.kneighbors(None if leave_one_out else queries)
+        true = exact.kneighbors(None if leave_one_out else queries)
+        q = exact.codes_ if leave_one_out else queries
+        position = {i: p for p, i in enumerate(exact.ids_)}
+        found = got >= 0
+        rows, cols = np.nonzero(found)
+        positions = np.array([position[i] for i in got[found]])
+        truth = hamming_distances(q, exact.codes_)[rows, positions]
+        assert_array_equal(distances[found], truth)  # true distances of what is returned
+        assert (np.diff(distances, axis=1) >= 0).all()
+        # recall of valid answers (ties at the k-th distance are all valid)
+        return np.mean(distances <= true[0][:, -1:])
+
+    assert check(index, exact, queries) >= 0.9
+    assert check(index, exact, queries, leave_one_out=True) >= 0.9
+    # updates: removed codes never come back; added ones are found
+    removed = ids[::4]
+    index.remove(removed)
+    exact.remove(removed)
+    extra = clustered_codes(rng, 500, centres, 0.06)
+    index.add(extra, ids=-np.arange(1, 501))
+    exact.add(extra, ids=-np.arange(1, 501))
+    assert check(index, exact, queries) >= 0.9
+    assert not np.isin(index.kneighbors(queries, 100)[1], removed).any()
+    assert np.isin(-np.arange(1, 501), index.kneighbors(extra, 1)[1]).mean() > 0.9
+    index.remove(index.ids_[: index.n_samples_fit_ * 3 // 4])  # a compaction: rebuilt
+    exact.remove(exact.ids_[: exact.n_samples_fit_ * 3 // 4])
+    assert check(index, exact, queries) >= 0.9
+    # radius queries stay exact
+    assert_same_search(index, exact, queries, ks=(), radii=(3,))
+
+
+def test_approximate_backend_missing_results_are_flagged():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(27)
+    codes = clustered_codes(rng, 400, rng.integers(0, 2, size=(8, 64), dtype=np.uint8), 0.02)
+    index = HammingIndex(300, backend="ivf", nlist=8, nprobe=1).fit(codes)
+    distances, ids = index.kneighbors(codes[:5])
+    missing = ids < 0
+    assert missing.any() and (~missing).any()
+    assert (distances[missing] == np.iinfo(np.int32).max).all()
+    assert (missing[:, :-1] <= missing[:, 1:]).all()  # missing columns last
+    named = HammingIndex(300, backend="ivf", nlist=8, nprobe=1)
+    named.fit(codes, ids=[f"c{i}" for i in range(400)])
+    assert (named.kneighbors(codes[:5])[1][missing] == "").all()
+
+
+def test_hashing_searcher_ids_and_updates():
+    rng = np.random.default_rng(28)
+    X_train, X_database, X_new, X_query = (rng.normal(size=(n, 12)) for n in (300, 200, 40, 10))
+    hasher = LSHHasher(n_bits=16, random_state=0).fit(X_train)
+    names = np.array([f"doc{i}" for i in range(240)])
+    searcher = HashingSearcher(FrozenEstimator(hasher), n_neighbors=6, backend="numpy")
+    searcher.fit(X_database, ids=names[:200]).add(X_new, ids=names[200:]).remove(names[:50])
+    codes = hasher.transform(np.concatenate([X_database, X_new])[50:])
+    reference = HammingIndex(6).fit(codes, ids=names[50:])
+    assert_same_search(searcher.index_, reference, hasher.transform(X_query), ks=(6,))
+    got = searcher.kneighbors(X_query)
+    expected = reference.kneighbors(hasher.transform(X_query))
+    assert_array_equal(got[1], expected[1])
+    assert_array_equal(got[0], expected[0])
+    radius = searcher.radius_neighbors(X_query, radius=3, return_distance=False)
+    for g, e in zip(
+        radius, reference.radius_neighbors(hasher.transform(X_query), 3)[1], strict=True
+    ):
+        assert_array_equal(g, e)
+    params = {"nlist": 4, "nprobe": 2, "hnsw_m": 8, "ef_search": 20}
+    searcher = HashingSearcher(hasher, backend="ivf", **params).fit(X_database)
+    assert searcher.index_.get_params()["nlist"] == 4 and searcher.index_.backend_ == "ivf"
+    with pytest.raises(KeyError, match="not in the index"):
+        searcher.remove([1000])
+
+
+def test_removed_codes_skipped_by_faiss_heap_and_counting_selections_and_pickles(tmp_path):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(29)
+    codes = random_codes(rng, 3000, 8, 4)
+    queries = random_codes(rng, 50, 8, 4)
+    for memory in (None, 0.5):  # counting selection, heap
+        index = HammingIndex(50, backend="faiss", working_memory=memory).fit(codes)
+        index.remove(np.arange(0, 3000, 5))
+        reference = HammingIndex(50).fit(index.codes_, ids=index.ids_)
+        assert_same_search(index, reference, queries, ks=(50,), radii=(5,))
+        assert index._faiss_index().use_heap == (memory is not None)
+        unpickled = joblib.load(joblib.dump(index, tmp_path / "index.joblib")[0])
+        assert unpickled._store.codes.shape[0] == 3000  # the used rows only
+        assert_same_search(unpickled, reference, queries, ks=(50,), radii=(5,))
+        assert_array_equal(unpickled.add(codes[:3]).ids_[-3:], [3000, 3001, 3002])
+
+
+def test_saving_over_the_mapped_files_of_an_index(tmp_path):
+    rng = np.random.default_rng(30)
+    codes = random_codes(rng, 500, 8, 256)
+    HammingIndex(5).fit(codes).save(tmp_path / "index")
+    mapped = HammingIndex.load(tmp_path / "index")
+    before = mapped.kneighbors(codes[:20])
+    HammingIndex(5).fit(codes[::-1]).save(tmp_path / "index", overwrite=True)
+    after = mapped.kneighbors(codes[:20])  # still the files it opened
+    assert_array_equal(after[1], before[1])
+    reopened = HammingIndex.load(tmp_path / "index", verify=True)
+    assert_array_equal(reopened.kneighbors(codes[:1], 1)[1], [[499]])

@@ -2,10 +2,13 @@
 
 import csv
 import os
+from typing import Literal
 
 import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
+
+from .._typing import PathLikeStr
 
 __all__ = ["load_cifar10n", "load_image_folder"]
 
@@ -48,7 +51,7 @@ def _list_image_folder(root):
 
 
 @validate_params({"root": [str, os.PathLike]}, prefer_skip_nested_validation=True)
-def load_image_folder(root):
+def load_image_folder(root: PathLikeStr) -> Bunch:
     """Load the paths and classes of images stored one folder per class.
 
     Every sub-folder of `root` (hidden ones excepted) is a class; its image
@@ -117,7 +120,9 @@ def load_image_folder(root):
     },
     prefer_skip_nested_validation=True,
 )
-def load_cifar10n(data_home, *, noise="worse", subset="train"):
+def load_cifar10n(
+    data_home: PathLikeStr, *, noise: str = "worse", subset: Literal["train", "test"] = "train"
+) -> Bunch:
     """Load CIFAR-10 stored as JPEG files, with the CIFAR-10N human labels.
 
     Reads the local folder ``data_home`` laid out as ``train/<class>/NNNN.jpg``,

@@ -4,11 +4,14 @@ import numbers
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
+
+from .._typing import PathLikeStr
 
 __all__ = ["MIRFLICKR_CONCEPTS", "load_mirflickr25k"]
 
@@ -77,7 +80,13 @@ def _read_ids(path):
     },
     prefer_skip_nested_validation=True,
 )
-def load_mirflickr25k(data_home, *, tag_vocabulary=None, min_tag_count=None, strict_labels=False):
+def load_mirflickr25k(
+    data_home: PathLikeStr,
+    *,
+    tag_vocabulary: Sequence[str] | PathLikeStr | None = None,
+    min_tag_count: int | None = None,
+    strict_labels: bool = False,
+) -> Bunch:
     """Load the MIRFlickr-25K photos, their tags and concept labels from local files.
 
     Reads the layout of the public distribution (see Notes); nothing is
@@ -191,7 +200,7 @@ def load_mirflickr25k(data_home, *, tag_vocabulary=None, min_tag_count=None, str
     paths = [os.path.join(image_dir, f"im{i}.jpg") for i in ids]
 
     labels = _read_labels(annotation_dir, MIRFLICKR_CONCEPTS, ids, required=True)
-    strict_names = [
+    strict_names: list[str] | None = [
         c for c in MIRFLICKR_CONCEPTS if os.path.isfile(os.path.join(annotation_dir, f"{c}_r1.txt"))
     ]
     if strict_names:

@@ -1,15 +1,18 @@
 """A webly supervised source set built from user tags, the way a search engine would."""
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .._typing import ArrayLike, RandomStateLike
+
 __all__ = ["WEB_QUERIES", "make_web_set"]
 
-WEB_QUERIES = {
+WEB_QUERIES: dict[str, tuple[str, ...]] = {
     "animals": ("animal", "animals"),
     "baby": ("baby", "babies"),
     "bird": ("bird", "birds"),
@@ -66,7 +69,14 @@ def _default_terms(concept):
     },
     prefer_skip_nested_validation=True,
 )
-def make_web_set(tags, tag_names, concepts, *, max_per_concept=None, random_state=None):
+def make_web_set(
+    tags: ArrayLike | Any,
+    tag_names: Iterable[Any],
+    concepts: Iterable[Any] | Mapping[str, Sequence[str]],
+    *,
+    max_per_concept: int | None = None,
+    random_state: RandomStateLike = None,
+) -> Bunch:
     """Build a webly supervised source set from user tags, like a search engine.
 
     Each concept is a text query: the photos having one of the concept's
@@ -177,13 +187,13 @@ def make_web_set(tags, tag_names, concepts, *, max_per_concept=None, random_stat
 
     if max_per_concept is not None:
         rng = check_random_state(random_state)
-        keep = []
+        members_of = []
         for j in range(len(queries)):
             members = np.flatnonzero(target == j)
             if members.size > max_per_concept:
                 members = rng.choice(members, size=max_per_concept, replace=False)
-            keep.append(members)
-        keep = np.sort(np.concatenate(keep))
+            members_of.append(members)
+        keep = np.sort(np.concatenate(members_of))
         indices, target = indices[keep], target[keep]
 
     return Bunch(

@@ -7,9 +7,15 @@ baselines, the codes and the metrics do not pay for it.
 import importlib
 
 from ._base import BaseHasher
+from .agh import AGHHasher
+from .cca_itq import CCAITQHasher
 from .itq import ITQHasher
 from .lsh import LSHHasher
 from .pca import PCAHasher
+from .sdh import SDHHasher
+from .sgh import SGHHasher
+from .sh import SHHasher
+from .sph import SpHHasher
 
 _LAZY = {
     "BiHalfHasher": ".bihalf",
@@ -21,13 +27,19 @@ _LAZY = {
 }
 
 __all__ = [
+    "AGHHasher",
     "BaseHasher",
     "BiHalfHasher",
+    "CCAITQHasher",
     "DSTDHHasher",
     "GreedyHashHasher",
     "ITQHasher",
     "LSHHasher",
     "PCAHasher",
+    "SDHHasher",
+    "SGHHasher",
+    "SHHasher",
+    "SpHHasher",
     "SSDHHasher",
     "WSIHHasher",
     "WebSet",

@@ -167,14 +167,14 @@ class RetrievalProblem:
         only, and the previous count is restored. Launches are serialised where
         numba's threading layer needs it (:func:`skhash.codes.kernel_launch`).
         """
-        previous = numba.get_num_threads()
-        pairs = self.n_queries * self.database_words.shape[0]
-        numba.set_num_threads(int(min(previous, max(1, pairs // _PAIRS_PER_THREAD))))
-        try:
-            with kernel_launch():
+        with kernel_launch():  # first: starts numba's threading layer safely
+            previous = numba.get_num_threads()
+            pairs = self.n_queries * self.database_words.shape[0]
+            numba.set_num_threads(int(min(previous, max(1, pairs // _PAIRS_PER_THREAD))))
+            try:
                 yield
-        finally:
-            numba.set_num_threads(previous)
+            finally:
+                numba.set_num_threads(previous)
 
 
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)

@@ -2,10 +2,13 @@
 
 import warnings
 from numbers import Integral
+from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.exceptions import UndefinedMetricWarning
 
+from .._typing import ArrayLike, Distance, FloatArray, Labels, NoRelevant, PackedCodes, Ties
 from ._engine import (
     RetrievalProblem,
     distance_histograms,
@@ -31,6 +34,12 @@ _SHARED_PARAMETERS_DOC = """
     database_labels : array-like of shape (n_database,) or (n_database, n_labels), default=None
         Ground truth of the database, of the same kind as ``query_labels``.
 """
+
+
+def _fill_shared_parameters(function):
+    """Insert the parameters shared by the metric functions into ``function``'s docstring."""
+    if function.__doc__:  # None under ``python -OO``
+        function.__doc__ %= _SHARED_PARAMETERS_DOC
 
 
 def _check_option(value, name, options):
@@ -102,17 +111,17 @@ def _mean_average_precision(problem, *, no_relevant="zero", **params):
 
 
 def mean_average_precision(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    k=None,
-    ties="average",
-    normalize="relevant",
-    no_relevant="zero",
-    distance="exact",
-):
+    k: int | None = None,
+    ties: Ties = "average",
+    normalize: Literal["relevant", "retrieved"] = "relevant",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> float:
     """Mean average precision (mAP) of Hamming ranking, over the whole ranking or the top k.
 
     For one query with ranking ``r_1, r_2, ...`` (database items by increasing
@@ -185,7 +194,7 @@ def mean_average_precision(
     )
 
 
-mean_average_precision.__doc__ %= _SHARED_PARAMETERS_DOC
+_fill_shared_parameters(mean_average_precision)
 
 
 def _hits_at(problem, ks, ties):
@@ -204,16 +213,16 @@ def _hits_at(problem, ks, ties):
 
 
 def precision_recall_at_k(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    k,
-    ties="average",
-    no_relevant="zero",
-    distance="exact",
-):
+    k: int | ArrayLike,
+    ties: Ties = "average",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> tuple[float, float] | tuple[FloatArray, FloatArray]:
     """Precision@k and recall@k of Hamming ranking, averaged over queries.
 
     ``precision@k = h_k / min(k, n_database)`` and ``recall@k = h_k / R``,
@@ -254,7 +263,7 @@ def precision_recall_at_k(
     return _precision_recall_at_k(problem, k=k, ties=ties, no_relevant=no_relevant)
 
 
-precision_recall_at_k.__doc__ %= _SHARED_PARAMETERS_DOC
+_fill_shared_parameters(precision_recall_at_k)
 
 
 def _precision_recall_at_k(problem, *, k, ties="average", no_relevant="zero"):
@@ -274,16 +283,16 @@ def _precision_recall_at_k(problem, *, k, ties="average", no_relevant="zero"):
 
 
 def precision_at_k(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    k,
-    ties="average",
-    no_relevant="zero",
-    distance="exact",
-):
+    k: int | ArrayLike,
+    ties: Ties = "average",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> float | FloatArray:
     """Precision@k of Hamming ranking; see :func:`precision_recall_at_k`.
 
     Examples
@@ -309,16 +318,16 @@ def precision_at_k(
 
 
 def recall_at_k(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    k,
-    ties="average",
-    no_relevant="zero",
-    distance="exact",
-):
+    k: int | ArrayLike,
+    ties: Ties = "average",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> float | FloatArray:
     """Recall@k of Hamming ranking; see :func:`precision_recall_at_k`.
 
     Examples
@@ -344,16 +353,16 @@ def recall_at_k(
 
 
 def precision_recall_curve(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    k=None,
-    ties="average",
-    no_relevant="zero",
-    distance="exact",
-):
+    k: ArrayLike | None = None,
+    ties: Ties = "average",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     """Precision-recall curve over the Hamming ranking: mean precision@k and recall@k for many k.
 
     Parameters
@@ -391,20 +400,20 @@ def precision_recall_curve(
     return precision, recall, np.minimum(ks, n_db)
 
 
-precision_recall_curve.__doc__ %= _SHARED_PARAMETERS_DOC
+_fill_shared_parameters(precision_recall_curve)
 
 
 def radius_precision_recall(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    average="pairs",
-    empty="zero",
-    no_relevant="zero",
-    distance="exact",
-):
+    average: Literal["pairs", "queries"] = "pairs",
+    empty: Literal["zero", "skip"] = "zero",
+    no_relevant: NoRelevant = "zero",
+    distance: Distance = "exact",
+) -> tuple[FloatArray, FloatArray]:
     """Precision and recall of hash lookup: the items within each Hamming radius.
 
     For a radius ``d`` a query retrieves every database item at distance at
@@ -449,7 +458,7 @@ def radius_precision_recall(
     return _radius_precision_recall(problem, average=average, empty=empty, no_relevant=no_relevant)
 
 
-radius_precision_recall.__doc__ %= _SHARED_PARAMETERS_DOC
+_fill_shared_parameters(radius_precision_recall)
 
 
 def _radius_precision_recall(problem, *, average="pairs", empty="zero", no_relevant="zero"):
@@ -484,15 +493,15 @@ def _radius_precision_recall(problem, *, average="pairs", empty="zero", no_relev
 
 
 def precision_within_radius(
-    query_codes,
-    query_labels,
-    database_codes=None,
-    database_labels=None,
+    query_codes: PackedCodes,
+    query_labels: Labels,
+    database_codes: PackedCodes | None = None,
+    database_labels: Labels | None = None,
     *,
-    radius=2,
-    empty="zero",
-    distance="exact",
-):
+    radius: int = 2,
+    empty: Literal["zero", "skip"] = "zero",
+    distance: Distance = "exact",
+) -> float:
     """Mean precision of hash lookup within a Hamming radius (2 by default).
 
     Parameters
@@ -525,7 +534,7 @@ def precision_within_radius(
     return _precision_within_radius(problem, radius=radius, empty=empty)
 
 
-precision_within_radius.__doc__ %= _SHARED_PARAMETERS_DOC
+_fill_shared_parameters(precision_within_radius)
 
 
 def _precision_within_radius(problem, *, radius=2, empty="zero"):

@@ -1,10 +1,12 @@
 """Scorers for model selection: ``(estimator, X, y) -> float`` callables on hash codes."""
 
 from numbers import Real
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._typing import ArrayLike, Labels, RandomStateLike
 from ._engine import RetrievalProblem
 from ._ranking import (
     _mean_average_precision,
@@ -29,6 +31,11 @@ _METRICS = {
     "recall_at_k": _recall_at_k,
     "precision_within_radius": _precision_within_radius,
 }
+
+
+MetricName = Literal[
+    "mean_average_precision", "precision_at_k", "recall_at_k", "precision_within_radius"
+]
 
 
 class HashingScorer:
@@ -59,7 +66,14 @@ class HashingScorer:
         ``no_relevant``, ``radius``, ``distance``, ...).
     """
 
-    def __init__(self, metric, *, query_fraction=None, random_state=0, **metric_params):
+    def __init__(
+        self,
+        metric: MetricName,
+        *,
+        query_fraction: float | None = None,
+        random_state: RandomStateLike = 0,
+        **metric_params: Any,
+    ) -> None:
         if metric not in _METRICS:
             raise ValueError(f"metric must be one of {sorted(_METRICS)}, got {metric!r}.")
         if query_fraction is not None and (
@@ -75,7 +89,9 @@ class HashingScorer:
         self.distance = distance
         self.metric_params = metric_params
 
-    def __call__(self, estimator, X, y, sample_weight=None):
+    def __call__(
+        self, estimator: Any, X: ArrayLike, y: Labels, sample_weight: None = None
+    ) -> float:
         if y is None:
             raise ValueError(
                 "a hashing scorer needs ground-truth labels y (class ids or an indicator matrix)."
@@ -92,13 +108,19 @@ class HashingScorer:
         problem = RetrievalProblem(codes, y, distance=self.distance, query_indices=query_indices)
         return float(_METRICS[self.metric](problem, **self.metric_params))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         params = {"query_fraction": self.query_fraction, **self.metric_params}
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if v is not None)
         return f"make_hashing_scorer({self.metric!r}{', ' if shown else ''}{shown})"
 
 
-def make_hashing_scorer(metric, *, query_fraction=None, random_state=0, **metric_params):
+def make_hashing_scorer(
+    metric: MetricName,
+    *,
+    query_fraction: float | None = None,
+    random_state: RandomStateLike = 0,
+    **metric_params: Any,
+) -> HashingScorer:
     """Make a scorer that ranks a fold's hash codes and returns a retrieval metric.
 
     Parameters
