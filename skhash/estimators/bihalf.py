@@ -4,6 +4,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval
 
+from .._typing import RandomStateLike
 from ._deep_baselines import FeatureNetHasher
 from ._deep_baselines_modules import BiHalfLoss
 
@@ -121,21 +122,21 @@ class BiHalfHasher(FeatureNetHasher):
 
     def __init__(
         self,
-        n_bits=32,
+        n_bits: int = 32,
         *,
-        gamma=6.0,
-        hidden_sizes=(),
-        max_epochs=30,
-        batch_size=32,
-        lr=1e-3,
-        momentum=0.9,
-        weight_decay=5e-4,
-        callbacks=None,
-        validation_fraction=None,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
+        gamma: float = 6.0,
+        hidden_sizes: tuple[int, ...] = (),
+        max_epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 5e-4,
+        callbacks: list | None = None,
+        validation_fraction: float | None = None,
+        device: str = "auto",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(n_bits=n_bits, random_state=random_state)
         self.gamma = gamma
         self.hidden_sizes = hidden_sizes

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval
 
+from .._typing import RandomStateLike
 from ._deep_baselines import FeatureNetHasher
 from ._deep_baselines_modules import SSDHLoss, ssdh_thresholds
 
@@ -137,23 +138,23 @@ class SSDHHasher(FeatureNetHasher):
 
     def __init__(
         self,
-        n_bits=32,
+        n_bits: int = 32,
         *,
-        alpha=1.0,
-        beta=1.0,
-        n_threshold_samples=2000,
-        hidden_sizes=(),
-        max_epochs=20,
-        batch_size=24,
-        lr=1e-2,
-        momentum=0.9,
-        weight_decay=1e-5,
-        callbacks=None,
-        validation_fraction=None,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        n_threshold_samples: int = 2000,
+        hidden_sizes: tuple[int, ...] = (),
+        max_epochs: int = 20,
+        batch_size: int = 24,
+        lr: float = 1e-2,
+        momentum: float = 0.9,
+        weight_decay: float = 1e-5,
+        callbacks: list | None = None,
+        validation_fraction: float | None = None,
+        device: str = "auto",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(n_bits=n_bits, random_state=random_state)
         self.alpha = alpha
         self.beta = beta
