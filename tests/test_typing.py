@@ -81,6 +81,31 @@ def test_public_signatures_are_annotated():
     assert not missing, f"public signatures without annotations: {missing}"
 
 
+# Modules mypy does not check yet, each with the reason (see the module docstring).
+NOT_TYPE_CHECKED = {
+    "skhash/estimators/dstdh.py": "_compute_dtype incompatible with BaseHasher's",
+    "skhash/estimators/wsih.py": "_compute_dtype incompatible with BaseHasher's",
+    "skhash/estimators/_deep_baselines.py": "_compute_dtype incompatible with BaseHasher's",
+    "skhash/estimators/_wsih_modules.py": "loss classes redefine names (tuple[()])",
+    "skhash/estimators/_deep_baselines_modules.py": "loss classes redefine names (tuple[()])",
+}
+
+
+def test_every_module_is_type_checked_or_excluded_with_a_reason():
+    tomllib = pytest.importorskip("tomllib")
+    files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"]
+    checked = set()
+    for entry in files:
+        path = ROOT / entry
+        checked.update(path.rglob("*.py") if path.is_dir() else [path])
+    modules = set((ROOT / "skhash").rglob("*.py"))
+    assert checked <= modules, "[tool.mypy] files names missing modules"
+    excluded = {ROOT / name for name in NOT_TYPE_CHECKED}
+    assert not checked & excluded, "a module is both checked and excluded"
+    unlisted = sorted(str(p.relative_to(ROOT)) for p in modules - checked - excluded)
+    assert not unlisted, f"add to [tool.mypy] files in pyproject.toml: {unlisted}"
+
+
 def test_the_package_declares_its_types():
     assert (ROOT / "skhash" / "py.typed").is_file()
 
