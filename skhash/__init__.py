@@ -45,13 +45,22 @@ def _version() -> str:
 __version__ = _version()
 
 # The deep hashers import torch: load them on first access.
-_LAZY = ("DSTDHHasher", "WSIHHasher", "WebSet")
+_LAZY = (
+    "BiHalfHasher",
+    "DSTDHHasher",
+    "GreedyHashHasher",
+    "SSDHHasher",
+    "WSIHHasher",
+    "WebSet",
+)
 
 __all__ = [
     "AGHHasher",
     "BaseHasher",
+    "BiHalfHasher",
     "CCAITQHasher",
     "DSTDHHasher",
+    "GreedyHashHasher",
     "HammingIndex",
     "HashingSearcher",
     "ITQHasher",
@@ -62,6 +71,7 @@ __all__ = [
     "SGHHasher",
     "SHHasher",
     "SpHHasher",
+    "SSDHHasher",
     "WSIHHasher",
     "WebSet",
     "__version__",

@@ -33,8 +33,10 @@ from sklearn.utils import Bunch
 
 from . import (
     AGHHasher,
+    BiHalfHasher,
     CCAITQHasher,
     DSTDHHasher,
+    GreedyHashHasher,
     ITQHasher,
     LSHHasher,
     PCAHasher,
@@ -42,6 +44,7 @@ from . import (
     SGHHasher,
     SHHasher,
     SpHHasher,
+    SSDHHasher,
     WebSet,
     WSIHHasher,
     __version__,
@@ -402,6 +405,15 @@ METHODS = {
             "SDH",
             "features and labels",
             lambda b, data, rs: (SDHHasher(n_bits=b, random_state=rs), {"y": data.y_train}),
+        ),
+        Method("SSDH", "features", lambda b, data, rs: (SSDHHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "GreedyHash",
+            "features",
+            lambda b, data, rs: (GreedyHashHasher(n_bits=b, random_state=rs), {}),
+        ),
+        Method(
+            "BiHalf", "features", lambda b, data, rs: (BiHalfHasher(n_bits=b, random_state=rs), {})
         ),
     )
 }
@@ -782,7 +794,12 @@ def _check_bits(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m skhash``."""
+    """Entry point of ``python -m skhash`` (``python -m skhash compare ...``: the comparison)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:
+        from ._compare import main as compare_main
+
+        return compare_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m skhash",
         description="Fit skhash's hashers on one dataset and print a retrieval table.",

@@ -4,8 +4,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhash import (
     AGHHasher,
+    BiHalfHasher,
     CCAITQHasher,
     DSTDHHasher,
+    GreedyHashHasher,
     ITQHasher,
     LSHHasher,
     PCAHasher,
@@ -13,6 +15,7 @@ from skhash import (
     SGHHasher,
     SHHasher,
     SpHHasher,
+    SSDHHasher,
 )
 
 ESTIMATORS = [
@@ -36,6 +39,10 @@ ESTIMATORS = [
     SpHHasher(n_bits=8, max_iter=20, random_state=0),
     CCAITQHasher(n_bits=8, n_iter=5, random_state=0),
     SDHHasher(n_bits=8, n_anchors=20, max_iter=2, random_state=0),
+    # two epochs on the checks' small data; a hidden layer exercises the MLP
+    SSDHHasher(n_bits=8, max_epochs=2, hidden_sizes=(8,), device="cpu", random_state=0),
+    GreedyHashHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
+    BiHalfHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
 ]
 
 # PCA-based hashers project on n_bits principal directions, so they need at
@@ -77,6 +84,14 @@ _AGH_TOO_FEW_SAMPLES = {
     "error names the eigenvalues, not 'n_features = 1'",
 }
 
+# These checks fit on 2 features drawn around 100: GreedyHash's cubic quantisation penalty
+# |h - sign(h)|^3 then grows faster than SGD can follow and the fit stops with a
+# DivergedFitError asking to scale the features (the documented behaviour, tested in
+# tests/test_deep_baselines.py). What the checks test is exercised there on scaled data.
+_GREEDYHASH_DIVERGES_AT_LOC_100 = (
+    "check_fit_check_is_fitted check_fit_idempotent check_n_features_in"
+).split()
+
 
 def expected_failed_checks(estimator):
     if isinstance(estimator, (PCAHasher, ITQHasher)):
@@ -87,6 +102,9 @@ def expected_failed_checks(estimator):
         return dict.fromkeys(_NEEDS_N_CLASSES_GT_N_BITS, reason)
     if isinstance(estimator, AGHHasher):
         return _AGH_TOO_FEW_SAMPLES
+    if isinstance(estimator, GreedyHashHasher):
+        reason = "features around 100 make the cubic penalty diverge (DivergedFitError)"
+        return dict.fromkeys(_GREEDYHASH_DIVERGES_AT_LOC_100, reason)
     return {}
 
 

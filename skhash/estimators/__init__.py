@@ -17,13 +17,22 @@ from .sgh import SGHHasher
 from .sh import SHHasher
 from .sph import SpHHasher
 
-_LAZY = {"DSTDHHasher": ".dstdh", "WSIHHasher": ".wsih", "WebSet": ".wsih"}
+_LAZY = {
+    "BiHalfHasher": ".bihalf",
+    "DSTDHHasher": ".dstdh",
+    "GreedyHashHasher": ".greedyhash",
+    "SSDHHasher": ".ssdh",
+    "WSIHHasher": ".wsih",
+    "WebSet": ".wsih",
+}
 
 __all__ = [
     "AGHHasher",
     "BaseHasher",
+    "BiHalfHasher",
     "CCAITQHasher",
     "DSTDHHasher",
+    "GreedyHashHasher",
     "ITQHasher",
     "LSHHasher",
     "PCAHasher",
@@ -31,6 +40,7 @@ __all__ = [
     "SGHHasher",
     "SHHasher",
     "SpHHasher",
+    "SSDHHasher",
     "WSIHHasher",
     "WebSet",
 ]

@@ -1,0 +1,294 @@
+"""The method comparison of the benchmark command: ``python -m skhash compare``.
+
+Every hasher of the benchmark command's registry (``skhash.__main__.METHODS``)
+that applies to a paper setting is fitted at several code lengths and random
+states, and the tables the DSTDH and WSIH papers would print are built from the
+results (mean ± std over the random states):
+
+1. ``social``: social images with tags, MIRFlickr-25K with the standard
+   protocol (2,000 random queries, 5,000 training photos); the methods that
+   learn from tags get the training photos' user tags, the unsupervised
+   methods the features alone.
+2. ``webly``: webly supervised, on MIRFlickr-25K (web set: the training photos
+   found by the concept names in their tags) and CIFAR-10 (web set: half of the
+   training images with their CIFAR-10N ``worse`` labels); the methods that
+   learn from a web set get it, the unsupervised methods the features alone.
+
+The data, the hashers and the run loop are those of the benchmark command
+(``load_mirflickr_benchmark``, ``load_cifar10_benchmark``, ``make_hasher``,
+``run_benchmark``). A method learning from labels (a supervised method) is left
+out: neither paper's setting gives labels for training. Each (dataset, method,
+n_bits, random_state) result is stored in a JSON file as soon as it is measured,
+so a run can be interrupted and resumed, and methods added to the registry later
+are fitted without refitting the others. The two settings share the MIRFlickr-25K
+results of the unsupervised methods (the same split and training photos).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __main__ as cli
+
+SETTINGS = {
+    "social": (("mirflickr25k", "MIRFlickr-25K, user tags"),),
+    "webly": (
+        ("mirflickr25k", "MIRFlickr-25K, web set found by concept names in tags"),
+        ("cifar10", "CIFAR-10, web set with CIFAR-10N 'worse' labels"),
+    ),
+}
+# What a setting gives each kind of method (see ``method_kind``).
+SETTING_KINDS = {"social": ("unsupervised", "tags"), "webly": ("unsupervised", "web set")}
+
+
+def method_kind(method):
+    """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``: what a method learns from.
+
+    Read from the ``learns_from`` description of its registry entry.
+    """
+    learns_from = cli.METHODS[method].learns_from.lower()
+    for keyword, kind in (("web", "web set"), ("tag", "tags"), ("label", "labels")):
+        if keyword in learns_from:
+            return kind
+    return "unsupervised"
+
+
+def methods_of(setting, methods=None):
+    """The registry's methods (or those of ``methods``) that apply to ``setting``, in order."""
+    names = cli.METHODS if methods is None else methods
+    return [m for m in names if method_kind(m) in SETTING_KINDS[setting]]
+
+
+def result_key(dataset, method, n_bits, random_state):
+    return f"{dataset}|{method}|{n_bits}|{random_state}"
+
+
+def load_results(path):
+    """The stored results: a dict ``result_key -> row`` (empty if ``path`` does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    with open(path) as f:
+        return json.load(f)["results"]
+
+
+def save_results(results, path):
+    """Write ``results`` to ``path`` atomically (a crash never leaves a truncated file)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump({"results": results}, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def source_commit():
+    """The git commit of the skhash source being run (``+dirty`` if it has changes), or None."""
+    root = Path(__file__).resolve().parent
+    try:
+        run = dict(cwd=root, capture_output=True, text=True, check=True, timeout=10)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], **run).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def _load_data(dataset, data_homes, random_state, cache_dir, verbose):
+    if data_homes.get(dataset) is None:
+        raise ValueError(f"data_homes has no folder for the dataset {dataset!r}.")
+    if dataset == "mirflickr25k":
+        return cli.load_mirflickr_benchmark(
+            data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
+        )
+    return cli.load_cifar10_benchmark(
+        data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
+    )
+
+
+def run_comparison(
+    settings,
+    *,
+    data_homes,
+    results_path,
+    methods=None,
+    bits=(16, 32, 64),
+    random_states=(0, 1, 2),
+    cache_dir=None,
+    verbose=1,
+):
+    """Fit and evaluate what is missing from ``results_path``; return all stored results.
+
+    Parameters
+    ----------
+    settings : sequence of {"social", "webly"}
+        The paper settings to fill.
+    data_homes : dict
+        ``{"mirflickr25k": path, "cifar10": path}``: the datasets' folders.
+    results_path : path
+        The JSON file of results; read first, updated after each fit.
+    methods : sequence of str or None
+        Registry methods to run (default: all that apply to each setting).
+    bits, random_states : sequence of int
+        Code lengths and random states (each draws the split and seeds the hasher).
+    """
+    results = load_results(results_path)
+    commit = source_commit()
+    todo = {}  # (dataset, random_state) -> [(method, n_bits)], in order
+    for setting in settings:
+        for dataset, _ in SETTINGS[setting]:
+            for random_state in random_states:
+                for n_bits in bits:
+                    for method in methods_of(setting, methods):
+                        if result_key(dataset, method, n_bits, random_state) in results:
+                            continue
+                        pending = todo.setdefault((dataset, random_state), [])
+                        if (method, n_bits) not in pending:
+                            pending.append((method, n_bits))
+    for (dataset, random_state), pending in todo.items():
+        data = _load_data(dataset, data_homes, random_state, cache_dir, verbose)
+        for method, n_bits in pending:
+            cli._log(verbose, f"{dataset}, random_state={random_state}:")
+            rows, _ = cli.run_benchmark(
+                data, methods=[method], bits=[n_bits], random_state=random_state, verbose=verbose
+            )
+            # no row: a code length the method cannot give on this dataset (logged); stored
+            # as skipped so that a rerun does not try again
+            row = rows[0] if rows else {"method": method, "n_bits": n_bits, "skipped": True}
+            row.update(dataset=dataset, random_state=random_state, commit=commit)
+            results[result_key(dataset, method, n_bits, random_state)] = row
+            save_results(results, results_path)
+    return results
+
+
+KINDS_SHOWN = {"unsupervised": "features", "tags": "features + tags", "web set": "web set"}
+
+
+def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), random_states=None):
+    """Markdown tables of the stored results, one per (setting, dataset).
+
+    One row a method, with what it learns from; mAP, mAP@1000 and fit seconds
+    at each code length as ``mean ± std`` over the random states (a cell
+    averaging fewer than ``len(random_states)`` results says how many, a
+    missing one is ``-``).
+    """
+    blocks = []
+    for setting in settings:
+        for dataset, title in SETTINGS[setting]:
+            summary = {}
+            rows = [
+                r
+                for r in results.values()
+                if r["dataset"] == dataset
+                and not r.get("skipped")
+                and (random_states is None or r["random_state"] in random_states)
+            ]
+            for row in cli.summarize(rows):
+                summary[row["method"], row["n_bits"]] = row
+            names = [
+                m for m in methods_of(setting, methods) if any((m, b) in summary for b in bits)
+            ]
+            if not names:
+                continue
+            header = ["method", "learns from"]
+            for column in ("mAP", "mAP@1000", "fit s"):
+                header += [f"{column} {b}" for b in bits]
+            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            for method in names:
+                cells = [method, KINDS_SHOWN.get(method_kind(method), method_kind(method))]
+                for column, digits in (("mAP", 4), ("mAP@1000", 4), ("fit_s", 1)):
+                    for b in bits:
+                        cells.append(_cell(summary.get((method, b)), column, digits, random_states))
+                lines.append("| " + " | ".join(cells) + " |")
+            blocks.append(f"### {setting}: {title}\n\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _cell(row, column, digits, random_states):
+    if row is None:
+        return "-"
+    text = f"{row[column]:.{digits}f}"
+    n = len(row["random_states"])
+    if n > 1:
+        text += f" ± {row[f'{column}_std']:.{digits}f}"
+    if random_states is not None and n < len(random_states):
+        text += f" ({n} seed{'s' if n > 1 else ''})"
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m skhash compare`` and ``benchmarks/compare_methods.py``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m skhash compare",
+        description="Compare skhash's hashers in the DSTDH and WSIH papers' settings "
+        "(resumable: results are stored in a JSON file as they are measured).",
+    )
+    parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
+    parser.add_argument("--mirflickr-home", type=Path, default=None, help="MIRFlickr-25K folder")
+    parser.add_argument("--cifar10-home", type=Path, default=None, help="CIFAR-10 folder")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=cli.METHODS,
+        default=None,
+        help="registry methods to run (default: every one that applies to a setting)",
+    )
+    parser.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--random-state", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("compare_results.json"),
+        help="JSON file of results, read and updated (default compare_results.json)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache")
+    parser.add_argument(
+        "--table-only",
+        action="store_true",
+        help="print the tables of the stored results, fit nothing",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    args = parser.parse_args(argv)
+    verbose = 0 if args.quiet else 1
+    if args.table_only:
+        results = load_results(args.results)
+    else:
+        homes = {"mirflickr25k": args.mirflickr_home, "cifar10": args.cifar10_home}
+        needed = {d for s in args.settings for d, _ in SETTINGS[s]}
+        for dataset in sorted(needed):
+            if homes[dataset] is None:
+                flag = "--mirflickr-home" if dataset == "mirflickr25k" else "--cifar10-home"
+                parser.error(f"{flag} is required for the settings {args.settings}")
+        results = run_comparison(
+            args.settings,
+            data_homes=homes,
+            results_path=args.results,
+            methods=args.methods,
+            bits=args.bits,
+            random_states=args.random_state,
+            cache_dir=args.cache_dir,
+            verbose=verbose,
+        )
+    print(
+        "mAP: whole ranking, tie-aware; mAP@1000 normalised by the relevant items retrieved; "
+        f"mean ± std over random states {args.random_state}; fit_s: wall-clock seconds"
+    )
+    print(
+        comparison_tables(
+            results,
+            args.settings,
+            methods=args.methods,
+            bits=args.bits,
+            random_states=args.random_state,
+        )
+    )
+    commits = sorted({str(r.get("commit")) for r in results.values()})
+    print(f"\nmeasured at commit(s): {', '.join(commits)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The base of the unsupervised deep hashing baselines: one network on features, one loss."""
+
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseHasher
+from ._deep_baselines_modules import FeatureMLP
+from ._torch import (
+    ArrayDataset,
+    DeepHasherMixin,
+    predict_in_batches,
+    resolve_device,
+    torch_rng,
+    torch_seed,
+)
+
+__all__ = ["FeatureNetHasher"]
+
+
+class FeatureNetHasher(DeepHasherMixin, BaseHasher):
+    """An unsupervised deep hasher: a :class:`FeatureMLP` on features trained by one loss.
+
+    Subclasses set ``_tanh`` (whether the network ends in ``tanh``) and
+    implement ``_criterion(X, random_state)``, which returns the criterion
+    class (``forward(h, x) -> (total, terms)``) and its parameters; they store
+    the parameters below in ``__init__``. The network is trained by SGD with
+    momentum and weight decay, as in the three papers, through the shared
+    skorch plumbing of :mod:`skhash.estimators._torch`.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseHasher._parameter_constraints,
+        **DeepHasherMixin._deep_parameter_constraints,
+        "hidden_sizes": [tuple, list],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
+    _tanh = False
+
+    @abstractmethod
+    def _criterion(self, X, random_state):
+        """``(criterion class, {parameter: value})`` for the training features ``X``."""
+
+    def _fit(self, X, y, random_state):
+        self.device_ = resolve_device(self.device)
+        self.hidden_sizes_ = self._check_hidden_sizes()
+        criterion, criterion_params = self._criterion(X, random_state)
+        seed = torch_seed(random_state)
+        name = type(self).__name__
+        self.net_ = self._make_net(
+            FeatureMLP,
+            criterion,
+            seed=seed,
+            optimizer=torch.optim.SGD,
+            lr=self.lr,
+            optimizer__momentum=self.momentum,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            divergence_hint=f"lr ({self.lr})",
+            progress_desc=name,
+            module__n_features=X.shape[1],
+            module__n_bits=self.n_bits,
+            module__hidden_sizes=self.hidden_sizes_,
+            module__tanh=self._tanh,
+            **{f"criterion__{key}": value for key, value in criterion_params.items()},
+        )
+        self._log(f"training on {len(X)} samples on {self.device_}")
+        with torch_rng(seed, self.device_):
+            self.net_.fit(ArrayDataset(X, device=self.device_))
+        return self
+
+    def _check_hidden_sizes(self):
+        sizes = tuple(self.hidden_sizes)
+        if not all(isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in sizes):
+            raise ValueError(
+                f"hidden_sizes must be a tuple of positive ints (the widths of the hidden "
+                f"layers; () for none); got {self.hidden_sizes!r}."
+            )
+        return tuple(int(w) for w in sizes)
+
+    def _project(self, X):
+        return predict_in_batches(self.net_, X)
