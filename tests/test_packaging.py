@@ -66,6 +66,7 @@ def test_licence_and_typing_marker():
         assert (ROOT / name).is_file(), name
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_console_script_runs():
     # The entry point's target exists and parses arguments like ``python -m skhash``.
     module, _, function = PYPROJECT["project"]["scripts"]["skhash-benchmark"].partition(":")
