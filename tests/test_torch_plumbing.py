@@ -25,8 +25,11 @@ from skhash.estimators._torch import (
     matmul,
     torch_rng,
 )
+from skhash.estimators.bihalf import BiHalfHasher
 from skhash.estimators.dstdh import DSTDHHasher
+from skhash.estimators.greedyhash import GreedyHashHasher
 from skhash.estimators.lsh import LSHHasher
+from skhash.estimators.ssdh import SSDHHasher
 from skhash.estimators.wsih import WebSet, WSIHHasher
 from skhash.metrics import map_scorer
 
@@ -59,10 +62,23 @@ def dstdh(**params):
     return DSTDHHasher(**{**defaults, "device": "cpu", "random_state": 0, **params})
 
 
-# Every deep hasher, with how its single-net parameters are named.
+def _feature_net(cls):
+    def make(**params):
+        defaults = dict(n_bits=8, max_epochs=2, batch_size=32, device="cpu", random_state=0)
+        return cls(**{**defaults, **params})
+
+    return make
+
+
+ssdh, greedyhash, bihalf = map(_feature_net, (SSDHHasher, GreedyHashHasher, BiHalfHasher))
+
+# Every deep hasher, with how its (last) net's epochs and learning rate are named.
 DEEP = {
     "WSIH": (wsih, "stage2_epochs", "stage2_lr"),
     "DSTDH": (dstdh, "max_epochs", "lr"),
+    "SSDH": (ssdh, "max_epochs", "lr"),
+    "GreedyHash": (greedyhash, "max_epochs", "lr"),
+    "BiHalf": (bihalf, "max_epochs", "lr"),
 }
 
 
@@ -296,6 +312,9 @@ def test_validation_fraction_too_large_names_the_parameter(deep):
         (dstdh, dict(optimizer="sgd", lr=1e30, hidden_layer_sizes=(32,)), "lr (1e+30)"),
         (dstdh, dict(optimizer="sgd", lr=1e300), "lr (1e+300)"),
         (dstdh, dict(optimizer="sgd", lr=1e-3, optimizer_params={"momentum": 1e300}), "momentum"),
+        (ssdh, dict(lr=1e300), "lr"),
+        (greedyhash, dict(lr=1e300), "lr"),
+        (bihalf, dict(lr=1e300), "lr"),
     ],
 )
 def test_diverging_fit_raises_naming_the_parameters(make, params, named):
