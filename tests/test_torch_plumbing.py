@@ -394,3 +394,26 @@ def test_grid_search_agrees_with_one_and_two_jobs(deep):
         results.append((search.best_params_, search.cv_results_["mean_test_score"]))
     assert results[0][0] == results[1][0]
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fit_with_callbacks_and_split(deep):
+    make, epochs, lr = deep
+    cuda_state = torch.cuda.get_rng_state()
+    hasher = make(
+        device="cuda",
+        validation_fraction=0.2,
+        callbacks=[LRScheduler(policy="StepLR", step_size=1, gamma=0.5)],
+        **{epochs: 3},
+    ).fit(X)
+    assert hasher.device_.startswith("cuda")
+    assert "valid_loss" in hasher.net_.history[-1]
+    assert hasher.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(
+        hasher.get_params()[lr] * 0.5**3
+    )
+    codes = hasher.transform(X)
+    assert codes.shape == (len(X), 1)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda_state)
+    cpu = make(validation_fraction=0.2, **{epochs: 3}).fit(X)
+    # same seeds, other kernels: most bits agree
+    assert (codes == cpu.transform(X)).mean() > 0.5

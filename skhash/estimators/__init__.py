@@ -20,6 +20,7 @@ from .sph import SpHHasher
 _LAZY = {
     "BiHalfHasher": ".bihalf",
     "DSTDHHasher": ".dstdh",
+    "DivergedFitError": "._torch",
     "GreedyHashHasher": ".greedyhash",
     "SSDHHasher": ".ssdh",
     "WSIHHasher": ".wsih",
@@ -32,6 +33,7 @@ __all__ = [
     "BiHalfHasher",
     "CCAITQHasher",
     "DSTDHHasher",
+    "DivergedFitError",
     "GreedyHashHasher",
     "ITQHasher",
     "LSHHasher",

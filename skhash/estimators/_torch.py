@@ -396,9 +396,23 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
 class DivergedFitError(ValueError, RuntimeError):
     """A deep hasher's training produced a non-finite loss or non-finite weights.
 
-    A :class:`ValueError` (as scikit-learn's MLP raises for the same failure)
-    and a :class:`RuntimeError`; the message names the parameters that most
-    likely caused it.
+    Raised by the ``fit`` of every deep hasher when a training loss or the
+    network's weights become NaN or infinite, or an optimiser step overflows
+    float32 (a learning rate or loss weights far too large, features of
+    extreme scale). It is a ``ValueError`` (as scikit-learn's MLP raises for
+    the same failure) and a ``RuntimeError``; the message names the
+    parameters that most likely caused it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.estimators import DSTDHHasher, DivergedFitError
+    >>> X = np.random.default_rng(0).normal(size=(60, 8))
+    >>> try:
+    ...     DSTDHHasher(n_bits=8, n_anchors=5, max_epochs=2, lr=1e300, optimizer="sgd").fit(X)
+    ... except DivergedFitError as exc:
+    ...     print("lr (1e+300)" in str(exc))
+    True
     """
 
 
