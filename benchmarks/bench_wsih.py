@@ -63,14 +63,18 @@ def make_data(n_web, n_target, n_features, n_classes, seed=0):
     return np.abs(X_web), y_web, np.abs(X)  # CNN features are non-negative
 
 
-def bare_loop(module, criterion, X, y, *, epochs, batch_size, lr, frozen=None):
+def bare_loop(
+    module, criterion, X, y, *, epochs, batch_size, lr, frozen=None, optimizer=torch.optim.Adam,
+    **optimizer_params,
+):  # fmt: skip
     """Train ``module`` by hand; return the duration of each epoch.
 
     ``frozen``: precomputed outputs of the module's frozen layers, as
-    ``WSIHHasher`` passes them in stage 2.
+    ``WSIHHasher`` passes them in stage 2. ``optimizer`` (a torch optimiser
+    class) gets ``lr`` and ``optimizer_params``.
     """
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = optimizer(params, lr=lr, **optimizer_params)
     durations = []
     for _ in range(epochs):
         start = time.perf_counter()

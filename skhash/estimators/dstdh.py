@@ -248,9 +248,12 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         when stdout is not a terminal), and shows progress bars over the
         solver's iterations and the epochs (on stderr); 0 prints nothing.
     random_state : int, RandomState instance or None, default=None
-        Seed of ITQ, k-means, the network initialisation, dropout and
-        shuffling. The global numpy and torch random states are neither used
-        nor modified.
+        Seed of ITQ, k-means, the network initialisation, dropout, shuffling
+        and the validation split. The global numpy and torch random states
+        are neither used nor modified. On a given device and torch version,
+        the same seed gives the same codes at any number of torch threads
+        with the default network (a ``module`` of your own keeps its layers'
+        behaviour; see ``skhash.estimators._torch.Linear``).
 
     Attributes
     ----------

@@ -254,8 +254,10 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
-        Seed of the initialisations, dropout and shuffling of both stages. The
-        global numpy and torch random states are neither used nor modified.
+        Seed of the initialisations, dropout, shuffling and validation splits
+        of both stages. The global numpy and torch random states are neither
+        used nor modified. On a given device and torch version, the same seed
+        gives the same codes at any number of torch threads.
     verbose : int, default=0
         If positive, print the per-epoch losses of both stages (skorch's
         epoch tables, without colour codes when stdout is not a terminal) and
