@@ -417,3 +417,17 @@ def test_cuda_fit_with_callbacks_and_split(deep):
     cpu = make(validation_fraction=0.2, **{epochs: 3}).fit(X)
     # same seeds, other kernels: most bits agree
     assert (codes == cpu.transform(X)).mean() > 0.5
+
+
+def test_pickle_round_trip_with_callbacks_and_split(deep):
+    import pickle
+
+    make, epochs, _ = deep
+    hasher = make(
+        **{epochs: 3},
+        validation_fraction=0.2,
+        callbacks=[EarlyStopping(patience=5), LRScheduler(policy="StepLR", step_size=1)],
+    ).fit(X)
+    restored = pickle.loads(pickle.dumps(hasher))
+    np.testing.assert_array_equal(restored.transform(X), hasher.transform(X))
+    assert restored.net_.history[-1, "valid_loss"] == hasher.net_.history[-1, "valid_loss"]
