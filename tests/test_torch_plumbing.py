@@ -19,7 +19,6 @@ from skhash.estimators._torch import (
     ArrayDataset,
     Batches,
     BatchNorm1d,
-    DivergedFitError,
     Linear,
     ValidationSplit,
     matmul,
@@ -31,6 +30,7 @@ from skhash.estimators.greedyhash import GreedyHashHasher
 from skhash.estimators.lsh import LSHHasher
 from skhash.estimators.ssdh import SSDHHasher
 from skhash.estimators.wsih import WebSet, WSIHHasher
+from skhash.exceptions import DivergedFitError
 from skhash.metrics import map_scorer
 
 

@@ -20,7 +20,6 @@ from .sph import SpHHasher
 _LAZY = {
     "BiHalfHasher": ".bihalf",
     "DSTDHHasher": ".dstdh",
-    "DivergedFitError": "._torch",
     "GreedyHashHasher": ".greedyhash",
     "SSDHHasher": ".ssdh",
     "WSIHHasher": ".wsih",
@@ -33,7 +32,6 @@ __all__ = [
     "BiHalfHasher",
     "CCAITQHasher",
     "DSTDHHasher",
-    "DivergedFitError",
     "GreedyHashHasher",
     "ITQHasher",
     "LSHHasher",

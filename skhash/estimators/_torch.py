@@ -72,6 +72,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from tqdm import tqdm
 
+from ..exceptions import DivergedFitError
+
 __all__ = [
     "ArrayDataset",
     "BatchNorm1d",
@@ -393,29 +395,6 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
 
 
 # -- the net -------------------------------------------------------------------------
-class DivergedFitError(ValueError, RuntimeError):
-    """A deep hasher's training produced a non-finite loss or non-finite weights.
-
-    Raised by the ``fit`` of every deep hasher when a training loss or the
-    network's weights become NaN or infinite, or an optimiser step overflows
-    float32 (a learning rate or loss weights far too large, features of
-    extreme scale). It is a ``ValueError`` (as scikit-learn's MLP raises for
-    the same failure) and a ``RuntimeError``; the message names the
-    parameters that most likely caused it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skhash.estimators import DSTDHHasher, DivergedFitError
-    >>> X = np.random.default_rng(0).normal(size=(60, 8))
-    >>> try:
-    ...     DSTDHHasher(n_bits=8, n_anchors=5, max_epochs=2, lr=1e300, optimizer="sgd").fit(X)
-    ... except DivergedFitError as exc:
-    ...     print("lr (1e+300)" in str(exc))
-    True
-    """
-
-
 class FiniteCheck(Callback):
     """Stop training with :class:`DivergedFitError` once the loss or the weights are not finite.
 
