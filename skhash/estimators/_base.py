@@ -57,7 +57,7 @@ class BaseHasher(
     }
     # The dtype the hasher computes in, when narrower than the input's: features
     # beyond its range are rejected at fit and transform (set by the deep hashers).
-    _compute_dtype = None
+    _compute_dtype: type[np.floating] | None = None
 
     def __init__(self, n_bits=32, *, random_state=None):
         self.n_bits = n_bits

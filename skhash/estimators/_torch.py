@@ -653,7 +653,7 @@ class DeepHasherMixin:
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
     # The nets compute in float32: finite float64 features beyond its range are rejected.
-    _compute_dtype = np.float32
+    _compute_dtype: type[np.floating] | None = np.float32
 
     def _make_net(self, module, criterion, *, seed, callbacks="default", **kwargs):
         """:func:`make_net` with the hasher's device, verbosity, callbacks and split."""
