@@ -264,16 +264,19 @@ def real_codes(args):
     rng = np.random.RandomState(0)
     train = np.sort(rng.choice(len(X), size=5000, replace=False))
     codes = {}
-    start = time.perf_counter()
-    itq = make_pipeline(StandardScaler(), ITQHasher(64, random_state=0)).fit(X[train])
-    codes["ITQ"] = itq.transform(X)
-    print(f"  ITQ fitted in {time.perf_counter() - start:.1f} s", flush=True)
-    start = time.perf_counter()
-    dstdh = make_pipeline(StandardScaler(), DSTDHHasher(64, random_state=0))
-    dstdh.fit(X[train], dstdhhasher__tags=tags[train])
-    codes["DSTDH"] = dstdh.transform(X)
-    print(f"  DSTDH fitted in {time.perf_counter() - start:.1f} s", flush=True)
-    return codes, rng.choice(len(X), size=args.queries, replace=False)
+    query_rows = rng.choice(len(X), size=args.queries, replace=False)
+    if "ITQ" in args.methods:
+        start = time.perf_counter()
+        itq = make_pipeline(StandardScaler(), ITQHasher(64, random_state=0)).fit(X[train])
+        codes["ITQ"] = itq.transform(X)
+        print(f"  ITQ fitted in {time.perf_counter() - start:.1f} s", flush=True)
+    if "DSTDH" in args.methods:
+        start = time.perf_counter()
+        dstdh = make_pipeline(StandardScaler(), DSTDHHasher(64, random_state=0))
+        dstdh.fit(X[train], dstdhhasher__tags=tags[train])
+        codes["DSTDH"] = dstdh.transform(X)
+        print(f"  DSTDH fitted in {time.perf_counter() - start:.1f} s", flush=True)
+    return codes, query_rows
 
 
 def with_noise(codes, p, rng):
@@ -420,6 +423,7 @@ def main():
     parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-random", action="store_true")
+    parser.add_argument("--methods", nargs="+", default=["ITQ", "DSTDH"], help="real codes")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-100m", action="store_true")
     parser.add_argument("--dask-queries", type=int, default=2000)
