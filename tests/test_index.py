@@ -405,7 +405,7 @@ def test_ids_are_returned_in_distance_then_insertion_order(backend):
     assert_array_equal(index.ids_, names)
 
 
-@pytest.mark.parametrize("n_bytes, levels", [(1, 2), (8, 2), (8, 256), (12, 3), (16, 2)])
+@pytest.mark.parametrize("n_bytes, levels", [(1, 2), (8, 2), (12, 3), (16, 256)])
 def test_add_and_remove_sequences_equal_a_fresh_fit(backend, n_bytes, levels):
     """Random adds and removals, heavy ties, across compactions, against a fresh fit."""
     rng = np.random.default_rng(n_bytes * 10 + levels)
@@ -414,7 +414,7 @@ def test_add_and_remove_sequences_equal_a_fresh_fit(backend, n_bytes, levels):
     index = HammingIndex(backend=backend).fit(codes)
     live_codes, live_ids, next_id = list(codes), list(range(300)), 300
     n_compactions, epoch = 0, index._store.epoch
-    for step in range(14):
+    for step in range(12):
         if step % 3 == 2 and live_ids:
             chosen = rng.choice(
                 len(live_ids), size=rng.integers(1, len(live_ids) + 1), replace=False
