@@ -528,10 +528,10 @@ class HammingIndex(BaseEstimator):
     rebuilt after a compaction. ``"auto"`` is exact at every size, as
     scikit-learn's ``algorithm="auto"`` only chooses among exact searches: the
     exact scan answered a top-100 query over 10 million 64-bit codes in 0.8 ms
-    of one core, IVF was about twice as fast over 1 million clustered real
-    codes (recall 0.97 to 1.0) but reached a recall of 0.25 on random codes,
-    and HNSW was slower than the scan up to the 1 million codes measured
-    (:ref:`hamming_search` gives the figures).
+    of one core; IVF was 2 to 9 times faster on clustered codes (recall 0.97
+    to 1.0) but reached a recall of 0.25 on random codes, and HNSW was slower
+    than the scan up to the 1 million codes measured (:ref:`hamming_search`
+    gives the figures).
 
     Asking for more neighbours than the database holds returns the whole
     database, ranked (``min(n_neighbors, n_samples_fit_)`` columns, one less
