@@ -14,6 +14,7 @@ epochs, so one fit gives the whole curve. The defaults of ``SSDHHasher``,
 """
 
 import argparse
+import ast
 import sys
 import time
 from pathlib import Path
@@ -63,14 +64,22 @@ def main(argv=None):
     parser.add_argument("--bits", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", type=int, default=10)
+    parser.add_argument(
+        "--param",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="other hasher parameters (a Python literal each), e.g. batch_size=128 alpha=1.0",
+    )
     parser.add_argument("--data-home", type=Path, default=DEFAULT_DATA_HOME)
     args = parser.parse_args(argv)
+    extra = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
     for dataset in args.datasets:
         setting = SETTINGS[dataset](args.data_home, split="validation", seed=args.seed)
         for method in args.methods:
             for lr in args.lr:
                 curve = MAPCurve(setting, args.every)
-                params = dict(n_bits=args.bits, lr=lr, random_state=args.seed)
+                params = dict(n_bits=args.bits, lr=lr, random_state=args.seed, **extra)
                 if args.max_epochs is not None:
                     params["max_epochs"] = args.max_epochs
                 hasher = HASHERS[method](**params, callbacks=[curve])
@@ -79,7 +88,8 @@ def main(argv=None):
                 seconds = time.perf_counter() - start
                 (fitted,) = [cb for _, cb in hasher.net_.callbacks_ if isinstance(cb, MAPCurve)]
                 points = " ".join(f"{e}:{m:.4f}" for e, m in fitted.curve_)
-                print(f"{dataset} {method} {args.bits} bits lr={lr:g} ({seconds:.0f} s): {points}",
+                label = " ".join([f"lr={lr:g}"] + args.param)
+                print(f"{dataset} {method} {args.bits} bits {label} ({seconds:.0f} s): {points}",
                       flush=True)  # fmt: skip
 
 

@@ -29,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __main__ as cli
@@ -151,44 +152,74 @@ def run_comparison(
         data = _load_data(dataset, data_homes, random_state, cache_dir, verbose)
         for method, n_bits in pending:
             cli._log(verbose, f"{dataset}, random_state={random_state}:")
-            (row,), _ = cli.run_benchmark(
+            rows, _ = cli.run_benchmark(
                 data, methods=[method], bits=[n_bits], random_state=random_state, verbose=verbose
             )
+            # no row: a code length the method cannot give on this dataset (logged); stored
+            # as skipped so that a rerun does not try again
+            row = rows[0] if rows else {"method": method, "n_bits": n_bits, "skipped": True}
             row.update(dataset=dataset, random_state=random_state, commit=commit)
             results[result_key(dataset, method, n_bits, random_state)] = row
             save_results(results, results_path)
     return results
 
 
-def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), random_states=None):
-    """Markdown tables (mean ± std over random states) of the stored results, one per dataset.
+KINDS_SHOWN = {"unsupervised": "features", "tags": "features + tags", "web set": "web set"}
 
-    Rows are marked with what the method learns from; a (method, n_bits) with
-    fewer results than ``random_states`` says how many it averages.
+
+def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), random_states=None):
+    """Markdown tables of the stored results, one per (setting, dataset).
+
+    One row a method, with what it learns from; mAP, mAP@1000 and fit seconds
+    at each code length as ``mean ± std`` over the random states (a cell
+    averaging fewer than ``len(random_states)`` results says how many, a
+    missing one is ``-``).
     """
     blocks = []
     for setting in settings:
         for dataset, title in SETTINGS[setting]:
-            rows = []
-            for n_bits in bits:
-                for method in methods_of(setting, methods):
-                    found = [
-                        r
-                        for r in results.values()
-                        if (r["dataset"], r["method"], r["n_bits"]) == (dataset, method, n_bits)
-                        and (random_states is None or r["random_state"] in random_states)
-                    ]
-                    kind = method_kind(method)
-                    label = method if kind == "unsupervised" else f"{method} ({kind})"
-                    if random_states is not None and 0 < len(found) < len(random_states):
-                        label += f" [{len(found)} seeds]"
-                    rows += [dict(r, method=label) for r in found]
-            if rows:
-                blocks.append(f"### {setting}: {title}\n\n" + cli.format_table(cli.summarize(rows)))
+            summary = {}
+            rows = [
+                r
+                for r in results.values()
+                if r["dataset"] == dataset
+                and not r.get("skipped")
+                and (random_states is None or r["random_state"] in random_states)
+            ]
+            for row in cli.summarize(rows):
+                summary[row["method"], row["n_bits"]] = row
+            names = [
+                m for m in methods_of(setting, methods) if any((m, b) in summary for b in bits)
+            ]
+            if not names:
+                continue
+            header = ["method", "learns from"]
+            for column in ("mAP", "mAP@1000", "fit s"):
+                header += [f"{column} {b}" for b in bits]
+            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            for method in names:
+                cells = [method, KINDS_SHOWN.get(method_kind(method), method_kind(method))]
+                for column, digits in (("mAP", 4), ("mAP@1000", 4), ("fit_s", 1)):
+                    for b in bits:
+                        cells.append(_cell(summary.get((method, b)), column, digits, random_states))
+                lines.append("| " + " | ".join(cells) + " |")
+            blocks.append(f"### {setting}: {title}\n\n" + "\n".join(lines))
     return "\n\n".join(blocks)
 
 
-def main(argv=None):
+def _cell(row, column, digits, random_states):
+    if row is None:
+        return "-"
+    text = f"{row[column]:.{digits}f}"
+    n = len(row["random_states"])
+    if n > 1:
+        text += f" ± {row[f'{column}_std']:.{digits}f}"
+    if random_states is not None and n < len(random_states):
+        text += f" ({n} seed{'s' if n > 1 else ''})"
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m skhash compare`` and ``benchmarks/compare_methods.py``."""
     parser = argparse.ArgumentParser(
         prog="python -m skhash compare",

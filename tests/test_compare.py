@@ -1,0 +1,72 @@
+"""The method comparison (python -m skhash compare): settings, resumable results, tables."""
+
+import json
+
+import pytest
+
+from skhash import __main__ as cli
+from skhash import _compare
+
+
+def test_methods_of_each_setting_follow_what_they_learn_from():
+    social, webly = _compare.methods_of("social"), _compare.methods_of("webly")
+    assert "DSTDH" in social and "WSIH" not in social
+    assert "WSIH" in webly and "DSTDH" not in webly
+    for name in ("LSH", "ITQ", "SSDH", "GreedyHash", "BiHalf"):
+        assert name in social and name in webly
+    supervised = [m for m in cli.METHODS if _compare.method_kind(m) == "labels"]
+    for name in supervised:  # no setting gives labels for training
+        assert name not in social and name not in webly
+
+
+@pytest.fixture
+def digits_as_datasets(monkeypatch):
+    """Both datasets replaced by the digits benchmark; counts the fits."""
+    fits = []
+    run = cli.run_benchmark
+
+    def counting_run(data, **kwargs):
+        fits.append((kwargs["methods"][0], kwargs["bits"][0], kwargs["random_state"]))
+        return run(data, **kwargs)
+
+    def load(dataset, data_homes, random_state, cache_dir, verbose):
+        return cli.load_digits_benchmark(random_state=random_state)
+
+    monkeypatch.setattr(_compare, "_load_data", load)
+    monkeypatch.setattr(cli, "run_benchmark", counting_run)
+    return fits
+
+
+def test_results_are_stored_and_a_rerun_fits_only_what_is_missing(digits_as_datasets, tmp_path):
+    fits, path = digits_as_datasets, tmp_path / "results.json"
+    kwargs = dict(data_homes={}, results_path=path, bits=(16,), verbose=0)
+    _compare.run_comparison(["social"], methods=["LSH", "ITQ"], random_states=(0, 1), **kwargs)
+    assert sorted(fits) == [("ITQ", 16, 0), ("ITQ", 16, 1), ("LSH", 16, 0), ("LSH", 16, 1)]
+    stored = json.loads(path.read_text())["results"]
+    assert set(stored) == {f"mirflickr25k|{m}|16|{s}" for m in ("LSH", "ITQ") for s in (0, 1)}
+    fits.clear()
+    # a new method and the webly setting: only the new (dataset, method) pairs are fitted
+    results = _compare.run_comparison(
+        ["social", "webly"], methods=["LSH", "ITQ", "PCAH"], random_states=(0, 1), **kwargs
+    )
+    assert sorted(fits) == sorted(
+        [("PCAH", 16, 0), ("PCAH", 16, 1)]  # mirflickr25k, shared by the two settings
+        + [(m, 16, s) for m in ("LSH", "ITQ", "PCAH") for s in (0, 1)]  # cifar10
+    )
+    table = _compare.comparison_tables(
+        results, ["social", "webly"], methods=["LSH", "ITQ", "PCAH"], bits=(16,),
+        random_states=(0, 1),
+    )  # fmt: skip
+    assert table.count("| ITQ | features |") == 3  # social, webly MIRFlickr, webly CIFAR-10
+    row = stored["mirflickr25k|ITQ|16|0"], stored["mirflickr25k|ITQ|16|1"]
+    mean = (row[0]["mAP"] + row[1]["mAP"]) / 2
+    assert f"| ITQ | features | {mean:.4f} ± " in table
+
+
+def test_missing_seeds_are_marked_in_the_table():
+    row = {"dataset": "cifar10", "method": "LSH", "n_bits": 16, "mAP": 0.5, "mAP@1000": 0.6}
+    row.update({"P@1000": 0.1, "P(r<=2)": 0.2, "fit_s": 1.0, "random_state": 0})
+    table = _compare.comparison_tables(
+        {"a": row}, ["webly"], methods=["LSH"], bits=(16, 32), random_states=(0, 1, 2)
+    )
+    assert "| LSH | features | 0.5000 (1 seed) | - |" in table
