@@ -568,9 +568,9 @@ class HammingIndex(BaseEstimator):
     >>> index.remove(["b"]).add(pack_codes([[1] * 8]), ids=["e"]).kneighbors(database[:1])
     (array([[0, 0]], dtype=int32), array([['a', 'e']], dtype='<U1'))
     >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> index.save(folder + "/photos")
-    >>> HammingIndex.load(folder + "/photos").ids_
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     index.save(folder + "/photos")
+    ...     HammingIndex.load(folder + "/photos", mmap=False).ids_
     array(['a', 'c', 'd', 'e'], dtype='<U1')
     """
 
