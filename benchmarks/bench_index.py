@@ -429,6 +429,7 @@ def main():
     parser.add_argument("--dask-queries", type=int, default=2000)
     parser.add_argument("--folder", default=None, help="where indexes are saved (a temp dir)")
     parser.add_argument("--updates-only", action="store_true", help="only the add/remove part")
+    parser.add_argument("--dask-only", action="store_true", help="only the dask part")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.real_size, args.no_100m = [100_000, 1_000_000], 100_000, True
@@ -448,6 +449,16 @@ def main():
     warm_up(folder)
     rng = np.random.default_rng(0)
     ok = True
+    if args.dask_only:
+        largest = max(args.sizes)
+        label = f"random {largest // 1_000_000}M" if largest >= 1_000_000 else f"random {largest}"
+        database = rng.integers(0, 256, size=(largest, 8), dtype=np.uint8)
+        HammingIndex(args.k).fit(database).save(Path(folder) / label.replace(" ", "_"))
+        del database
+        ok = bench_dask(folder, label, args.dask_queries, 250, rng)
+        if args.folder is None:
+            shutil.rmtree(folder)
+        return 0 if ok else 1
     if not args.no_random:
         ok = bench_updates(1_000_000, 10_000, np.random.default_rng(5))
     if args.updates_only:
