@@ -2,7 +2,7 @@
 
 import os
 
-__all__ = ["ImageReadError"]
+__all__ = ["DivergedFitError", "ImageReadError"]
 
 
 class ImageReadError(OSError, ValueError):
@@ -46,3 +46,19 @@ class ImageReadError(OSError, ValueError):
 
     def __reduce__(self):  # picklable (dask, joblib) despite OSError's own arguments
         return type(self), (self.path, self.reason)
+
+
+class DivergedFitError(ValueError, RuntimeError):
+    """A deep hasher's training produced a non-finite loss or non-finite weights.
+
+    A :class:`ValueError` (as scikit-learn's MLP raises for the same failure)
+    and a :class:`RuntimeError`; the message names the parameters that most
+    likely caused it (a learning rate or loss weights far too large, features
+    of extreme scale). Raised by the ``fit`` of every deep hasher.
+
+    Examples
+    --------
+    >>> from skhash.exceptions import DivergedFitError
+    >>> isinstance(DivergedFitError("loss is nan"), ValueError)
+    True
+    """
