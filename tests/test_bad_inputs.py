@@ -33,8 +33,7 @@ from skhash import (
 )
 from skhash.codes import check_n_bits, check_packed_codes
 from skhash.estimators import CCAITQHasher, SDHHasher
-from skhash.estimators._torch import DivergedFitError
-from skhash.exceptions import ImageReadError
+from skhash.exceptions import DivergedFitError, ImageReadError
 from skhash.metrics import (
     make_hashing_scorer,
     map_scorer,
