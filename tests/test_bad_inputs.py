@@ -267,6 +267,21 @@ BAD = {
         ValueError,
         "web_set",
     ),
+    "web_set tuple X 1-D": (
+        lambda: wsih(web_set=(X_WEB[:, 0], Y_WEB)).fit(X),
+        ValueError,
+        "web_set X .*2-D",
+    ),
+    "web_set tuple y one-hot": (
+        lambda: wsih(web_set=(X_WEB, np.eye(2)[Y_WEB])).fit(X),
+        ValueError,
+        "argmax",
+    ),
+    "web_set a dict": (
+        lambda: wsih(web_set={"X": X_WEB, "y": Y_WEB}).fit(X),
+        TypeError,
+        "'web_set' parameter of WSIHHasher must be",
+    ),
     # -- codes -----------------------------------------------------------------------------
     "pack_codes 1-D": (lambda: pack_codes(np.ones(8)), ValueError, "codes must be a 2-D"),
     "pack_codes 12 bits": (lambda: pack_codes(np.ones((2, 12))), ValueError, "number of bits"),

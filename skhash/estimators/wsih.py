@@ -598,6 +598,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         if isinstance(self.web_set, WebSet):
             X_web, y_web = self.web_set.X, self.web_set.y
         elif len(self.web_set) == 2:
+            WebSet._check(*self.web_set)  # the same shape and type errors as WebSet's
             X_web, y_web = self.web_set
         else:
             raise ValueError(
