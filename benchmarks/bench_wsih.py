@@ -14,6 +14,11 @@ prints the fit time of each stage, its median time per epoch, and the ratios
 skorch / bare torch (goal: at most 1.2), each the best of ``--repeats``. The
 data are random features with one centre per concept (the network cost does
 not depend on the values).
+
+Then it prices skhash's thread-count-independent layers (``_torch.Linear``,
+``BatchNorm1d``, ``matmul``): the bare loop trains each stage's network with
+them and with torch's own layers (``nn.Linear``, ``nn.BatchNorm1d``, ``@``),
+alternating single epochs, and prints the median epoch times and their ratio.
 """
 
 import argparse
@@ -22,8 +27,8 @@ import time
 import numpy as np
 import torch
 
-from skhash.estimators import wsih
-from skhash.estimators._torch import torch_rng
+from skhash.estimators import _wsih_modules, wsih
+from skhash.estimators._torch import BatchNorm1d, Linear, torch_rng
 from skhash.estimators._wsih_modules import (
     HashingLoss,
     HashingNetwork,
@@ -136,6 +141,64 @@ def bare_stage2(hasher, X_target, epochs):
     return durations, setup
 
 
+def _with_torch_layers(module):
+    """``module`` with skhash's thread-stable layers swapped for torch's own (same weights)."""
+    for layer in module.modules():
+        if isinstance(layer, Linear):
+            layer.__class__ = torch.nn.Linear
+        elif isinstance(layer, BatchNorm1d):
+            layer.__class__ = torch.nn.BatchNorm1d
+    return module
+
+
+def bench_layers(hasher, X_web, y_web, X_target, epochs):
+    """Median epoch time of each stage's bare loop with skhash's layers and with torch's."""
+    n_classes = len(np.unique(y_web))
+    stages = {
+        "stage 1": (
+            lambda: PrototypeNetwork(
+                X_web.shape[1], hasher.hidden_sizes_, hasher.n_bits, n_classes, hasher.dropout
+            ),
+            PrototypeLoss(),
+            torch.as_tensor(X_web),
+            torch.as_tensor(y_web),
+            hasher.stage1_batch_size,
+        ),
+        "stage 2": (
+            lambda: HashingNetwork(
+                X_target.shape[1],
+                hasher.hidden_sizes_,
+                hasher.n_bits,
+                torch.as_tensor(hasher.prototypes_),
+                hasher.dropout,
+            ),  # fmt: skip
+            HashingLoss(),
+            torch.as_tensor(X_target),
+            torch.as_tensor(X_target),
+            hasher.stage2_batch_size,
+        ),
+    }
+    print(f"{'':8} {'skhash layers s/epoch':>22} {'torch layers s/epoch':>21} {'ratio':>6}")
+    for stage, (make, criterion, X, y, batch_size) in stages.items():
+        ours, theirs = make(), _with_torch_layers(make())
+        times = {"skhash": [], "torch": []}
+        for _ in range(epochs):
+            for name, module in (("skhash", ours), ("torch", theirs)):
+                stable = name == "skhash"
+                _wsih_modules.matmul = _wsih_modules.matmul if stable else torch.matmul
+                try:
+                    times[name] += list(
+                        bare_loop(module, criterion, X, y, epochs=1, batch_size=batch_size, lr=1e-3)
+                    )
+                finally:
+                    _wsih_modules.matmul = _MATMUL
+        a, b = np.median(times["skhash"][1:]), np.median(times["torch"][1:])
+        print(f"{stage:8} {a:22.4f} {b:21.4f} {a / b:6.2f}")
+
+
+_MATMUL = _wsih_modules.matmul
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-web", type=int, default=4000)
@@ -200,6 +263,9 @@ def main(argv=None):
             f"{stage:8} {fit:12.2f} {bare_fit:12.2f} {fit / bare_fit:6.2f}   "
             f"{epoch:14.4f} {bare_epoch:14.4f} {epoch / bare_epoch:6.2f}"
         )
+    print("\nthread-count-independent layers against torch's own, bare loop, alternated epochs")
+    with torch_rng(0):
+        bench_layers(hasher, X_web, y_web, X, max(args.epochs, 3))
 
 
 if __name__ == "__main__":

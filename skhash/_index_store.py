@@ -234,7 +234,7 @@ class CodeStore:
             self.ids = np.arange(self.codes.shape[0], dtype=np.int64)
         start, end = self.n_slots, self.n_slots + n_new
         if not self.codes.flags.writeable or self.codes.shape[0] < end:
-            self.codes = _grown(self.codes[:start], end)  # a read-only (mapped) buffer is full
+            self.codes = _grown(self.codes[:start], end)  # a mapped buffer is full: copied
         self.codes[start:end] = codes
         if self.ids is not None:
             if ids.dtype.kind == "U" and ids.dtype.itemsize > self.ids.dtype.itemsize:
@@ -459,7 +459,8 @@ def _read_array(path, name, entry, dtype, shape, mmap, verify):
     if not entry["bytes"]:
         array = np.empty(shape, dtype=dtype)
     elif mmap:
-        array = np.memmap(file, dtype=dtype, mode="r", shape=shape)
+        # copy-on-write: writeable arrays (the kernels' usual signature), the file never written
+        array = np.memmap(file, dtype=dtype, mode="c", shape=shape)
     else:
         array = np.fromfile(file, dtype=dtype).reshape(shape)
     if verify and _crc32(array) != entry["crc32"]:

@@ -33,17 +33,17 @@ import numbers
 import os
 import warnings
 from numbers import Integral, Real
-from typing import Self
+from typing import Any
 
 import numba
 import numpy as np
-from numpy.typing import ArrayLike
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._index_store import CodeStore, check_ids, read_store, write_store
+from ._typing import ArrayLike, PackedCodes, PathLikeStr
 from .codes import (
     as_words,
     check_packed_codes,
@@ -471,7 +471,8 @@ class HammingIndex(BaseEstimator):
     codes_ : ndarray of shape (n_samples_fit_, n_bits_ // 8), dtype uint8
         The live database codes in insertion order (the fitted codes
         themselves, not copied when C-contiguous, until codes are added or
-        removed; a read-only memory map after :meth:`load`).
+        removed; after :meth:`load`, a copy-on-write memory map: the file is
+        never written).
     ids_ : ndarray of shape (n_samples_fit_,), dtype int64 or str
         Their ids.
     n_bits_ : int
@@ -607,7 +608,9 @@ class HammingIndex(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, codes: ArrayLike, y: None = None, *, ids: ArrayLike | None = None) -> Self:
+    def fit(
+        self, codes: PackedCodes, y: None = None, *, ids: ArrayLike | None = None
+    ) -> "HammingIndex":
         """Store the database codes and their ids.
 
         Parameters
@@ -626,11 +629,10 @@ class HammingIndex(BaseEstimator):
         self : HammingIndex
             The fitted index.
         """
-        codes = check_packed_codes(codes, name="codes")
-        if ids is not None:
-            ids = check_ids(ids, codes.shape[0])
-        self._check_backend_options(codes.shape[1])
-        self._set_store(CodeStore(codes, ids))
+        packed = check_packed_codes(codes, name="codes")
+        checked_ids = None if ids is None else check_ids(ids, packed.shape[0])
+        self._check_backend_options(packed.shape[1])
+        self._set_store(CodeStore(packed, checked_ids))
         return self
 
     def _check_backend_options(self, n_bytes):
@@ -683,7 +685,7 @@ class HammingIndex(BaseEstimator):
         self._reset_caches()
 
     # -- updates ----------------------------------------------------------------------
-    def add(self, codes: ArrayLike, ids: ArrayLike | None = None) -> Self:
+    def add(self, codes: PackedCodes, ids: ArrayLike | None = None) -> "HammingIndex":
         """Add codes after those already indexed, without refitting.
 
         Parameters
@@ -702,13 +704,12 @@ class HammingIndex(BaseEstimator):
             index fitted on all its codes in insertion order.
         """
         check_is_fitted(self)
-        codes = check_packed_codes(codes, name="codes", n_bits=self.n_bits_)
-        if ids is not None:
-            ids = check_ids(ids, codes.shape[0])
-        self._store.add(codes, ids)
+        packed = check_packed_codes(codes, name="codes", n_bits=self.n_bits_)
+        checked_ids = None if ids is None else check_ids(ids, packed.shape[0])
+        self._store.add(packed, checked_ids)
         return self
 
-    def remove(self, ids: ArrayLike) -> Self:
+    def remove(self, ids: ArrayLike) -> "HammingIndex":
         """Remove the codes of ``ids``, without refitting.
 
         Parameters
@@ -728,7 +729,7 @@ class HammingIndex(BaseEstimator):
         return self
 
     # -- files ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    def save(self, path: PathLikeStr, *, overwrite: bool = False) -> None:
         """Write the index to a folder that :meth:`load` opens memory-mapped.
 
         The folder holds, in format version 1:
@@ -760,7 +761,7 @@ class HammingIndex(BaseEstimator):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, *, mmap: bool = True, verify: bool | None = None
+        cls, path: PathLikeStr, *, mmap: bool = True, verify: bool | None = None
     ) -> "HammingIndex":
         """Open an index written by :meth:`save`.
 
@@ -775,10 +776,11 @@ class HammingIndex(BaseEstimator):
         path : str or path-like
             The folder of the index.
         mmap : bool, default=True
-            Memory-map the files (read-only) instead of reading them: opening
-            takes milliseconds whatever the size and uses no memory until
-            queries read the codes (then the operating system's page cache).
-            The first :meth:`add` copies the codes to memory.
+            Memory-map the files (copy-on-write: they are never written)
+            instead of reading them: opening takes milliseconds whatever the
+            size and uses no memory until queries read the codes (then the
+            operating system's page cache). The first :meth:`add` copies the
+            codes to memory.
         verify : bool, default=None
             Check each file's CRC-32, which reads every byte (about 4 GB/s
             once the file is in the page cache; an 800 MB file of 100 million
@@ -803,7 +805,7 @@ class HammingIndex(BaseEstimator):
         index._set_store(store)
         return index
 
-    def to_faiss(self, path: str | os.PathLike | None = None):
+    def to_faiss(self, path: PathLikeStr | None = None) -> Any:
         """The live codes as a faiss flat index, written to ``path`` if given.
 
         Parameters
@@ -838,7 +840,7 @@ class HammingIndex(BaseEstimator):
         return index
 
     @classmethod
-    def from_faiss(cls, index, **params) -> "HammingIndex":
+    def from_faiss(cls, index: Any, **params: Any) -> "HammingIndex":
         """An index of the codes of a faiss flat index, or of a file faiss wrote.
 
         Parameters
@@ -982,7 +984,7 @@ class HammingIndex(BaseEstimator):
 
     def kneighbors(
         self,
-        query_codes: ArrayLike | None = None,
+        query_codes: PackedCodes | None = None,
         n_neighbors: int | None = None,
         return_distance: bool = True,
     ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
@@ -1014,19 +1016,19 @@ class HammingIndex(BaseEstimator):
         if n_neighbors is None:
             n_neighbors = self.n_neighbors
         n_neighbors = _check_int(n_neighbors, "n_neighbors", 1)
-        query_codes, self_index = self._check_queries(query_codes)
+        queries, self_index = self._check_queries(query_codes)
         leave_one_out = bool(self_index.size) and self_index[0] >= 0
         k = max(0, min(n_neighbors, self.n_samples_fit_ - int(leave_one_out)))
-        n_q = query_codes.shape[0]
+        n_q = queries.shape[0]
         distances = np.empty((n_q, k), dtype=np.int32)
         slots = np.empty((n_q, k), dtype=np.int64)
         if k > 0 and n_q > 0:
             if self.backend_ == "faiss":
-                self._kneighbors_faiss(query_codes, self_index, k, distances, slots)
+                self._kneighbors_faiss(queries, self_index, k, distances, slots)
             elif self.backend_ in ("ivf", "hnsw"):
-                self._kneighbors_approximate(query_codes, self_index, k, distances, slots)
+                self._kneighbors_approximate(queries, self_index, k, distances, slots)
             else:
-                self._kneighbors_numpy(query_codes, self_index, k, distances, slots)
+                self._kneighbors_numpy(queries, self_index, k, distances, slots)
         ids = self._ids(slots)
         return (distances, ids) if return_distance else ids
 
@@ -1145,7 +1147,7 @@ class HammingIndex(BaseEstimator):
 
     def radius_neighbors(
         self,
-        query_codes: ArrayLike | None = None,
+        query_codes: PackedCodes | None = None,
         radius: float | None = None,
         return_distance: bool = True,
         sort_results: bool = True,
@@ -1178,7 +1180,7 @@ class HammingIndex(BaseEstimator):
         if radius is None:
             radius = self.radius
         radius = _check_radius(radius)
-        query_codes, self_index = self._check_queries(query_codes)
+        queries, self_index = self._check_queries(query_codes)
         radius = int(min(np.floor(radius), self.n_bits_))
         use_multi_hash = self._multi_hash_pays_off(radius)
         if use_multi_hash or self.backend_ == "faiss":
@@ -1186,13 +1188,13 @@ class HammingIndex(BaseEstimator):
         else:
             search = self._radius_numpy_chunk
         # Working data per query: distance counts (numpy) or faiss's result buffers.
-        n_q = query_codes.shape[0]
+        n_q = queries.shape[0]
         step = _chunk_rows(16 * (radius + 1) + 12 * _RADIUS_BUFFER + 1024, n_q, self.working_memory)
         dists, inds, lengths = [], [], []
         for s in range(0, n_q, step):
             e = min(s + step, n_q)
             dist, ind, length = search(
-                query_codes[s:e], self_index[s:e], radius, sort_results, use_multi_hash
+                queries[s:e], self_index[s:e], radius, sort_results, use_multi_hash
             )
             dists.append(dist)
             inds.append(ind)
@@ -1350,7 +1352,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        hasher,
+        hasher: Any,
         *,
         n_neighbors: int = 5,
         radius: float = 2,
@@ -1374,7 +1376,14 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         self.working_memory = working_memory
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X: ArrayLike, y: ArrayLike | None = None, *, ids=None, **fit_params) -> Self:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        *,
+        ids: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> "HashingSearcher":
         """Fit the hasher on ``X`` (unless frozen) and index the codes of ``X``.
 
         Parameters
@@ -1420,7 +1429,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         """
         return self._codes(X)
 
-    def add(self, X: ArrayLike, ids: ArrayLike | None = None) -> Self:
+    def add(self, X: ArrayLike, ids: ArrayLike | None = None) -> "HashingSearcher":
         """Hash ``X`` with the fitted hasher and add the codes, see :meth:`HammingIndex.add`.
 
         Parameters
@@ -1438,7 +1447,7 @@ class HashingSearcher(MetaEstimatorMixin, BaseEstimator):
         self.index_.add(self._codes(X), ids)
         return self
 
-    def remove(self, ids: ArrayLike) -> Self:
+    def remove(self, ids: ArrayLike) -> "HashingSearcher":
         """Remove items by id, see :meth:`HammingIndex.remove`.
 
         Parameters

@@ -230,11 +230,14 @@ class RetrievalPrecisionRecallDisplay:
 
 
 def _as_method_list(value, name):
-    """One array, or a list/tuple of arrays (one per method), as a list."""
+    """One array of codes, or a list/tuple of 2-D arrays (one per method), as a list."""
+    if value is None:
+        raise ValueError(f"{name} is required: packed codes, or a list of them (one per method).")
     if isinstance(value, (list, tuple)):
         if not value:
             raise ValueError(f"{name} is an empty list; give one array per method.")
-        return list(value)
+        if all(np.ndim(item) == 2 for item in value):
+            return list(value)
     return [value]
 
 
@@ -642,7 +645,9 @@ class RetrievalGalleryDisplay:
         -------
         display : RetrievalGalleryDisplay
         """
-        estimators = _as_method_list(estimator, "estimator")
+        estimators = list(estimator) if isinstance(estimator, (list, tuple)) else [estimator]
+        if not estimators:
+            raise ValueError("estimator is an empty list; give one fitted hasher per method.")
         for est in estimators:
             if not hasattr(est, "transform"):
                 raise TypeError(

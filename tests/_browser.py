@@ -63,6 +63,9 @@ class Browser:
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--hide-scrollbars",
+            # No name resolves: a page under test can reach no host (its requests are
+            # still recorded, and a test asserts there are none).
+            "--host-resolver-rules=MAP * ~NOTFOUND",
             f"--user-data-dir={self.profile.name}",
             "about:blank",
         ]

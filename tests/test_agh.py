@@ -112,4 +112,4 @@ def test_beats_lsh_on_mirflickr():
     agh = split_map(lambda s: AGHHasher(32, random_state=s), X, labels)
     agh2 = split_map(lambda s: AGHHasher(32, n_layers=2, random_state=s), X, labels)
     lsh = split_map(lambda s: LSHHasher(32, random_state=s), X, labels)
-    assert agh > lsh + 0.01 and agh2 > lsh + 0.01, (agh, agh2, lsh)
+    assert agh > lsh + 0.03 and agh2 > lsh + 0.03, (agh, agh2, lsh)

@@ -206,7 +206,7 @@ def test_tags_and_labels_beat_itq_on_mirflickr():
     tags = split_map(
         lambda s: CCAITQHasher(32, random_state=s), X, labels, fit_params=lambda db: {"tags": T[db]}
     )
-    assert tags > itq + 0.01, (tags, itq)
+    assert tags > itq + 0.02, (tags, itq)
     itq16 = split_map(lambda s: ITQHasher(16, random_state=s), X, labels)
     sup = split_map(
         lambda s: CCAITQHasher(16, random_state=s),

@@ -256,6 +256,11 @@ def test_errors_name_the_argument(digits):
         RetrievalGalleryDisplay.from_codes(*q, *d, names=["a", "b"], **kw)
     with pytest.raises(ValueError, match="query_codes has 2 methods but database_codes has 1"):
         RetrievalGalleryDisplay.from_codes([codes[:300]] * 2, y[:300], *d, **kw)
+    with pytest.raises(ValueError, match="database_codes is required"):
+        RetrievalGalleryDisplay.from_codes(*q, None, y[300:], **kw)
+    # a nested list of bytes is one method's codes, not several methods
+    with pytest.raises(TypeError, match="query_codes must be packed binary codes of dtype uint8"):
+        RetrievalGalleryDisplay.from_codes(codes[:300].tolist(), y[:300], *d, **kw)
     with pytest.raises(TypeError, match="query_codes must be packed binary codes of dtype uint8"):
         RetrievalGalleryDisplay.from_codes(codes[:300].astype(int), y[:300], *d, **kw)
     with pytest.raises(ValueError, match="query_labels has 10 rows"):

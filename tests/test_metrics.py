@@ -874,3 +874,47 @@ def test_bad_option_strings(metric, option):
 def test_bad_radius(radius, error):
     with pytest.raises(error, match="radius"):
         precision_within_radius(**GOOD, radius=radius)
+
+
+# ----------------------------------------------------------------------------
+# Cut-offs beyond int64, column vectors of class ids, label memory
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [float("inf"), 1e20, 2**63, 2**70, np.uint64(2**63)])
+def test_huge_k_is_the_whole_ranking(k):
+    """Such k were cast to a negative int64 and gave a wrong value."""
+    whole = mean_average_precision(**GOOD, normalize="retrieved")
+    assert mean_average_precision(**GOOD, k=k, normalize="retrieved") == whole
+    np.testing.assert_array_equal(
+        precision_recall_at_k(**GOOD, k=[k, 2]), precision_recall_at_k(**GOOD, k=[_DB.shape[0], 2])
+    )
+    assert precision_recall_at_k(**GOOD, k=k) == precision_recall_at_k(**GOOD, k=_DB.shape[0])
+
+
+def test_column_vector_labels_are_class_ids():
+    """(n, 1) labels follow scikit-learn's column-vector convention, not a one-label indicator."""
+    q = pack_codes(np.ones((2, 8)))
+    db = pack_codes([[1] * 8, [1] * 7 + [-1], [-1] * 8])
+    # query 0 (class 0): ranks rel, not, rel -> AP (1 + 2/3) / 2; query 1 (class 1): not, rel -> 1/2
+    expected = ((1 + 2 / 3) / 2 + 1 / 2) / 2
+    column = mean_average_precision(q, [[0], [1]], db, [[0], [1], [0]], ties="stable")
+    assert column == pytest.approx(expected)
+    assert column == mean_average_precision(q, [0, 1], db, [0, 1, 0], ties="stable")
+    sparse_column = sp.csr_matrix(np.array([[0], [1], [0]]))
+    assert mean_average_precision(q, [0, 1], db, sparse_column, ties="stable") == column
+
+
+def test_label_validation_memory_is_independent_of_the_labels():
+    """np.isin over the indicator took 12x its memory (55 MiB at 200,000 x 24 int8)."""
+    import tracemalloc
+
+    from skhash.metrics._engine import _check_labels
+
+    labels = (np.random.default_rng(0).random((100_000, 24)) < 0.1).astype(np.int8)
+    tracemalloc.start()
+    _check_labels(labels, "labels", labels.shape[0], "codes")
+    _check_labels(labels.astype(np.float32), "labels", labels.shape[0], "codes")
+    peak = tracemalloc.get_traced_memory()[1] - labels.nbytes * 4  # the float32 copy
+    tracemalloc.stop()
+    assert peak < 1.5 * 2**20

@@ -1,5 +1,6 @@
 """Packaging: distribution name, one version, licence, typing marker, console script."""
 
+import ast
 import importlib.metadata
 import re
 import subprocess
@@ -90,3 +91,49 @@ def test_installed_console_script_entry_point():
         if ep.name == "skhash-benchmark"
     }
     assert ep == "skhash.__main__:main"
+
+
+# Names of ``typing`` newer than Python 3.10, the oldest version the package declares.
+_TYPING_AFTER_3_10 = {
+    "Self": "3.11",
+    "Never": "3.11",
+    "LiteralString": "3.11",
+    "TypeVarTuple": "3.11",
+    "Unpack": "3.11",
+    "Required": "3.11",
+    "NotRequired": "3.11",
+    "assert_never": "3.11",
+    "assert_type": "3.11",
+    "reveal_type": "3.11",
+    "dataclass_transform": "3.11",
+    "override": "3.12",
+    "TypeAliasType": "3.12",
+    "ReadOnly": "3.13",
+    "TypeIs": "3.13",
+}
+
+
+def _imported_at_run_time(tree):
+    """``from typing import ...`` statements that are not under ``if TYPE_CHECKING:``."""
+    guarded = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded.update(id(child) for child in ast.walk(node))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "typing" and id(node) not in guarded:
+            yield node
+
+
+def test_the_package_imports_on_the_oldest_python_it_declares():
+    assert PYPROJECT["project"]["requires-python"] == ">=3.10"
+    offenders = []
+    for path in sorted((ROOT / "skhash").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in _imported_at_run_time(tree):
+            for alias in node.names:
+                if alias.name in _TYPING_AFTER_3_10:
+                    offenders.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno}: typing.{alias.name} "
+                        f"(Python {_TYPING_AFTER_3_10[alias.name]}+)"
+                    )
+    assert not offenders, f"fails to import on Python 3.10: {offenders}"

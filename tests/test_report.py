@@ -239,16 +239,8 @@ def test_the_browser_checks_catch_errors_and_requests_leaving_the_folder(tmp_pat
     assert widths == [0, 0]
 
 
-def test_command_writes_the_report_beside_the_results(tmp_path):
-    out = tmp_path / "results"
-    main(["--methods", "ITQ", "--bits", "16", "32", "--output", str(out), "--quiet"])
-    text = (out / "report.html").read_text()
-    assert text.count("<tr><td") == 2  # one table row per (method, n_bits)
-    assert text.count('<td class="hit') == 2 * 5 * 8
-    assert "http:" not in text and "https:" not in text and 'src="data:' in text
-    # Every thumbnail is its digit, dark ink on white (gray_r), at 8 x 8: the queries' and,
-    # in both sections, each result's.
-    data = load_digits_benchmark(n_queries=300, random_state=0)
+def _check_digit_thumbnails(text, data):
+    """Every thumbnail of a digits report is its digit, dark ink on white, at 8 x 8."""
     queries = re.findall(
         r'<div class="query-row" data-query="(\d+)">\s*<figure class="query"><img [^>]*'
         r'src="data:image/png;base64,([^"]+)"',
@@ -259,7 +251,6 @@ def test_command_writes_the_report_beside_the_results(tmp_path):
         r'([^"]+)"',
         text,
     )
-    assert len(queries) == 2 * 5 and len(hits) == 2 * 5 * 8
     for pixels, encoded in [(data.X_query, q) for q in queries] + [
         (data.X_database, h) for h in hits
     ]:
@@ -268,6 +259,30 @@ def test_command_writes_the_report_beside_the_results(tmp_path):
         assert shown.shape == (8, 8, 3)
         expected = 255 - np.round(pixels[index].reshape(8, 8) * 255)
         np.testing.assert_allclose(shown[..., 0], expected, atol=1)
+    return len(queries), len(hits)
+
+
+def test_command_writes_the_report_beside_the_results(tmp_path):
+    out = tmp_path / "results"
+    main(["--methods", "ITQ", "--bits", "16", "32", "--output", str(out), "--quiet"])
+    text = (out / "report.html").read_text()
+    assert text.count("<tr><td") == 2  # one table row per (method, n_bits)
+    assert text.count('<td class="hit') == 2 * 5 * 8
+    assert "http:" not in text and "https:" not in text and 'src="data:' in text
+    # the queries' and, in both sections, each result's thumbnails
+    data = load_digits_benchmark(n_queries=300, random_state=0)
+    assert _check_digit_thumbnails(text, data) == (2 * 5, 2 * 5 * 8)
+
+
+def test_command_with_several_random_states_shows_the_first_ones_gallery(tmp_path):
+    out = tmp_path / "results"
+    main(["--methods", "LSH", "--bits", "16", "--random-state", "3", "4", "--output", str(out)])
+    text = (out / "report.html").read_text()
+    means = re.findall(r'<td data-value="[0-9.e-]+"[^>]*>(0\.\d{4} \u00b1 0\.\d{4})</td>', text)
+    assert len(means) == 4  # mAP, mAP@1000, P@1000, P(r<=2): mean \u00b1 std over the states
+    # the split of random state 3 (each state draws its own queries and database)
+    data = load_digits_benchmark(n_queries=300, random_state=3)
+    assert _check_digit_thumbnails(text, data) == (5, 5 * 8)
 
 
 def test_table_shows_mean_and_std_over_random_states_and_the_best_in_bold(tmp_path):

@@ -121,3 +121,16 @@ def test_benchmark_data_carry_training_labels():
     np.testing.assert_array_equal(data.y_train, data.y_database)  # digits: train = database
     hasher, fit_params = make_hasher("SDH", 16, data, 0)
     assert isinstance(hasher, SDHHasher) and fit_params["y"] is data.y_train
+
+
+def test_cross_validate_with_a_hashing_scorer():
+    from sklearn.model_selection import KFold, cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skhash.metrics import map_scorer
+
+    X, y = make_classes(n=240)
+    pipe = make_pipeline(StandardScaler(), SDHHasher(16, n_anchors=40, random_state=0))
+    res = cross_validate(pipe, X, y, cv=KFold(3, shuffle=True, random_state=0), scoring=map_scorer)
+    assert np.all(res["test_score"] > 0.4)  # 4 classes: chance is about 0.25

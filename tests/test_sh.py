@@ -85,4 +85,4 @@ def test_beats_lsh_on_mirflickr():
     for n_bits in (16, 32):
         sh = split_map(lambda s, b=n_bits: SHHasher(b, random_state=s), X, labels)
         lsh = split_map(lambda s, b=n_bits: LSHHasher(b, random_state=s), X, labels)
-        assert sh > lsh, (n_bits, sh, lsh)
+        assert sh > lsh + 0.01, (n_bits, sh, lsh)

@@ -99,4 +99,4 @@ def test_beats_lsh_on_mirflickr():
     X, labels, _ = mirflickr_2000()
     sph = split_map(lambda s: SpHHasher(32, random_state=s), X, labels)
     lsh = split_map(lambda s: LSHHasher(32, random_state=s), X, labels)
-    assert sph > lsh, (sph, lsh)
+    assert sph > lsh + 0.02, (sph, lsh)

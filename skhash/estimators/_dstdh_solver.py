@@ -529,6 +529,7 @@ def dstdh_admm(
     min_iter=3,
     verbose=0,
     prefix="",
+    callback=None,
 ):
     """Run the DSTDH ADMM from codes ``Z0`` until the objective stalls.
 
@@ -554,6 +555,9 @@ def dstdh_admm(
         Print the objective at each iteration when positive.
     prefix : str, default=""
         Text printed before each verbose line.
+    callback : callable or None, default=None
+        Called as ``callback(iteration, objective)`` after each iteration
+        (progress reporting).
 
     Returns
     -------
@@ -582,6 +586,8 @@ def dstdh_admm(
             state, Hx, graph, hyper, tag_ls, alpha=alpha, beta=beta, nu=nu, rho=rho, gamma=gamma
         )
         objectives.append(objective)
+        if callback is not None:
+            callback(it + 1, objective)
         if verbose > 0:
             print(f"{prefix}ADMM iteration {it + 1:3d}  objective {objective: .6g}")
         if it + 1 >= min_iter and len(objectives) > 1:

@@ -60,18 +60,24 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from tqdm import tqdm
 
 __all__ = [
     "ArrayDataset",
+    "BatchNorm1d",
     "Batches",
+    "Linear",
+    "matmul",
     "DeepHasherMixin",
     "DivergedFitError",
     "HasherNet",
     "make_net",
     "predict_in_batches",
+    "progress_bar",
     "resolve_device",
     "torch_rng",
     "torch_seed",
@@ -280,6 +286,106 @@ class ValidationSplit:
         return dataset.subset(np.sort(order[n_valid:])), dataset.subset(np.sort(order[:n_valid]))
 
 
+# -- layers whose results do not depend on torch's thread count ---------------------------
+# On CPU, torch's fused batch-norm kernel sums batch statistics in per-thread partial sums,
+# and its matrix products (MKL) take kernels that split sums between threads for some small
+# shapes (e.g. a left operand of 5 to 11 rows: a layer of 5 to 11 outputs, a last batch of
+# 5 to 11 samples). The replacements below avoid both: batch statistics are reduced one
+# feature per thread, and every dimension of a matrix product is zero-padded to a multiple
+# of 8 (the result is sliced back; zero terms leave the sums unchanged), which keeps MKL on
+# kernels that give the same result at any thread count for the forward product and both
+# gradient products. The built-in networks then train to the same weights at any thread
+# count (tested in tests/test_torch_plumbing.py).
+def _pad_to_8(t):
+    """``t`` (2-d) with zero rows and columns appended up to multiples of 8."""
+    rows, cols = -t.shape[0] % 8, -t.shape[1] % 8
+    return F.pad(t, (0, cols, 0, rows)) if rows or cols else t
+
+
+def _aligned(*tensors):
+    return all(t.shape[0] % 8 == 0 and t.shape[-1] % 8 == 0 for t in tensors)
+
+
+def matmul(a, b):
+    """``a @ b`` for 2-d tensors; on CPU, zero-padded so that the result and its gradients
+    do not depend on torch's thread count (see the comment above)."""
+    if a.device.type != "cpu" or a.dim() != 2 or b.dim() != 2 or _aligned(a, b):
+        return a @ b
+    n, m = a.shape[0], b.shape[1]
+    return (_pad_to_8(a) @ _pad_to_8(b))[:n, :m]
+
+
+class Linear(torch.nn.Linear):
+    """:class:`torch.nn.Linear` whose result does not depend on torch's thread count.
+
+    On CPU, a 2-d input and the weights are zero-padded to multiples of 8 rows
+    and columns when they are not (the result is sliced back), so that the
+    forward product and both gradient products run on MKL kernels that do
+    not split sums between threads. Same parameters and state-dict keys as
+    :class:`torch.nn.Linear`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.estimators._torch import Linear
+    >>> Linear(4, 3)(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def forward(self, x):
+        if x.device.type != "cpu" or x.dim() != 2 or _aligned(x, self.weight):
+            return super().forward(x)
+        n, n_out = x.shape[0], self.out_features
+        bias = self.bias
+        if bias is not None and n_out % 8:
+            bias = F.pad(bias, (0, -n_out % 8))
+        return F.linear(_pad_to_8(x), _pad_to_8(self.weight), bias)[:n, :n_out]
+
+
+class BatchNorm1d(torch.nn.BatchNorm1d):
+    """:class:`torch.nn.BatchNorm1d` whose result does not depend on torch's thread count.
+
+    In training mode torch's fused CPU kernel sums the batch statistics in
+    per-thread partial sums, so the same fit gives slightly different
+    weights, and a few different code bits, at 1 and 2 threads. This layer
+    computes them with column means over the batch dimension, which reduce
+    each feature within one thread; evaluation mode (running
+    statistics) is torch's own. Same parameters, buffers and state-dict keys
+    as :class:`torch.nn.BatchNorm1d`; for 2-d inputs ``(batch, features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.estimators._torch import BatchNorm1d
+    >>> bn = BatchNorm1d(3)
+    >>> bn(torch.tensor([[0.0, 1.0, 2.0], [2.0, 3.0, 6.0]])).detach()
+    tensor([[-1.0000, -1.0000, -1.0000],
+            [ 1.0000,  1.0000,  1.0000]])
+    """
+
+    def forward(self, x):
+        if not self.training or x.dim() != 2:
+            return super().forward(x)
+        # two passes (mean, then mean squared deviation): column sums are thread-independent
+        # and fast, unlike torch.var_mean over the batch dimension
+        mean = x.mean(0)
+        centred = x - mean
+        var = (centred * centred).mean(0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                n = x.shape[0]
+                self.num_batches_tracked.add_(1)
+                momentum = self.momentum
+                if momentum is None:  # cumulative moving average, as torch's
+                    momentum = 1.0 / float(self.num_batches_tracked)
+                self.running_mean.lerp_(mean, momentum)
+                self.running_var.lerp_(var * (n / max(n - 1, 1)), momentum)
+        scale = torch.rsqrt(var + self.eps)
+        if self.affine:
+            return torch.addcmul(self.bias, centred, scale * self.weight)
+        return centred * scale
+
+
 # -- the net -------------------------------------------------------------------------
 class DivergedFitError(ValueError, RuntimeError):
     """A deep hasher's training produced a non-finite loss or non-finite weights.
@@ -348,9 +454,13 @@ def _isatty():
 
 
 def _write(text):
-    from tqdm.auto import tqdm
-
+    """Print ``text`` to stdout above any active progress bar."""
     tqdm.write(text, file=sys.stdout)
+
+
+def progress_bar(verbose, **kwargs):
+    """A :class:`tqdm.tqdm` bar (on stderr, erased when done) if ``verbose``, else a silent one."""
+    return tqdm(disable=not verbose, leave=False, **kwargs)
 
 
 class EpochProgress(Callback):
@@ -360,11 +470,9 @@ class EpochProgress(Callback):
         self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
-
         self.bar_ = None
         if net.verbose:
-            self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=False)
+            self.bar_ = progress_bar(True, total=net.max_epochs, desc=self.desc, unit="epoch")
 
     def on_epoch_end(self, net, **kwargs):
         if self.bar_ is not None:
@@ -404,6 +512,19 @@ class HasherNet(NeuralNet):
             ("progress", EpochProgress(self.progress_desc)),
             ("print_log", _PlainPrintLog()),
         ]
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except RuntimeError as exc:
+            # torch's optimisers cast lr-scaled steps to float32; a huge lr or step overflows
+            if "overflow" not in str(exc) or isinstance(exc, DivergedFitError):
+                raise
+            owner = self.progress_desc or "the network"
+            hint = f" Lower {self.divergence_hint}." if self.divergence_hint else ""
+            raise DivergedFitError(
+                f"Training {owner} diverged: an optimiser step overflowed float32 ({exc}).{hint}"
+            ) from exc
 
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.utils.data.Dataset):
@@ -547,6 +668,10 @@ class DeepHasherMixin:
             seed=seed,
             **kwargs,
         )
+
+    def _progress(self, **kwargs):
+        """A tqdm progress bar when verbose, else a silent one (see :func:`progress_bar`)."""
+        return progress_bar(self.verbose, **kwargs)
 
     def _log(self, message):
         """Print ``message`` (prefixed by the class name) when verbose, above any progress bar."""

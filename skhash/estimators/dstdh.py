@@ -25,6 +25,7 @@ from ._dstdh_solver import (
 from ._torch import (
     ArrayDataset,
     DeepHasherMixin,
+    Linear,
     predict_in_batches,
     resolve_device,
     torch_rng,
@@ -32,6 +33,17 @@ from ._torch import (
 )
 
 __all__ = ["DSTDHHasher", "HashMLP"]
+
+_OBJECTIVE_NOTE = (
+    "ADMM objective (printed at each iteration): gamma sum_j ||(Z - YP)_j|| "
+    "- beta tr(B' Theta Z) - alpha tr(B' S_a Z) + nu ||Hx - Z||_F,\n"
+    "  with the auxiliary codes B = Z + (beta Theta Z + alpha S_a Z + E_B) / mu. It is a "
+    "Lagrangian-like value, not a loss that must fall:\n"
+    "  as the penalty mu grows (x rho each iteration) B is pulled onto Z and the value can "
+    "rise; a rise is not divergence. The solver\n"
+    "  stops at the first iteration (from the third) where it does not decrease by more "
+    "than tol (relative), or after max_iter."
+)
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -69,11 +81,11 @@ class HashMLP(nn.Module):
         layers = []
         previous = in_features
         for width in hidden_layer_sizes:
-            layers += [nn.Linear(previous, width), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [Linear(previous, width), nn.ReLU(), nn.Dropout(dropout)]
             previous = width
         if not layers and dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers += [nn.Linear(previous, n_bits), nn.Tanh()]
+        layers += [Linear(previous, n_bits), nn.Tanh()]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
@@ -229,8 +241,12 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     verbose : int, default=0
-        ``> 0`` prints the solver's objective at each iteration and skorch's
-        epoch log; 0 prints nothing.
+        ``> 0`` prints the steps, the solver's objective at each iteration
+        (with a note on what it measures: a Lagrangian-like value that
+        usually rises while the penalty ``mu`` grows, which is not
+        divergence) and skorch's epoch table of the network (no colour codes
+        when stdout is not a terminal), and shows progress bars over the
+        solver's iterations and the epochs (on stderr); 0 prints nothing.
     random_state : int, RandomState instance or None, default=None
         Seed of ITQ, k-means, the network initialisation, dropout and
         shuffling. The global numpy and torch random states are neither used
@@ -514,6 +530,10 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         n_samples, n_features = X.shape
 
         # discrete stage: the structures do not change across rounds
+        self._log(
+            f"{n_samples} samples: ITQ initial codes, anchor graph"
+            + (" and hypergraph" if tags is not None else "")
+        )
         Xn = unit_rows(X)
         Z = itq_init_codes(X, self.n_bits, n_iter=self.itq_iter, random_state=random_state)
         graph = anchor_graph(
@@ -559,28 +579,37 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
                     f"input shape {X[:2].shape}."
                 )
             module_takes_tags = tags is not None and _accepts(self.net_.module_.forward, "tags")
+            if verbose:
+                self._log(_OBJECTIVE_NOTE)
             for round_ in range(self.n_rounds):
-                prefix = f"[DSTDH] round {round_ + 1}/{self.n_rounds} " if verbose else ""
-                Z, objectives = dstdh_admm(
-                    Z,
-                    Hx,
-                    graph,
-                    hyper,
-                    tag_ls,
-                    alpha=self.alpha,
-                    beta=self.beta,
-                    nu=self.nu,
-                    gamma=self.gamma,
-                    mu=self.mu,
-                    rho=self.rho,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    verbose=verbose,
-                    prefix=prefix,
-                )
+                stage = f"round {round_ + 1}/{self.n_rounds}"
+                with self._progress(total=self.max_iter, desc=f"DSTDH solver, {stage}") as bar:
+
+                    def report(iteration, objective, stage=stage, bar=bar):
+                        bar.update(1)
+                        bar.set_postfix(objective=f"{objective:.6g}", refresh=False)
+                        self._log(
+                            f"{stage} ADMM iteration {iteration:3d}  objective {objective: .6g}"
+                        )
+
+                    Z, objectives = dstdh_admm(
+                        Z,
+                        Hx,
+                        graph,
+                        hyper,
+                        tag_ls,
+                        alpha=self.alpha,
+                        beta=self.beta,
+                        nu=self.nu,
+                        gamma=self.gamma,
+                        mu=self.mu,
+                        rho=self.rho,
+                        max_iter=self.max_iter,
+                        tol=self.tol,
+                        callback=report if verbose else None,
+                    )
                 self.objective_.append(objectives)
-                if verbose:
-                    print(f"{prefix}training the hash network for {self.max_epochs} epochs")
+                self._log(f"{stage} training the hash network for {self.max_epochs} epochs")
                 extra = {"tags": tags} if module_takes_tags else {}
                 dataset = ArrayDataset(X, Z, **extra)
                 if self.max_epochs > 0:

@@ -111,7 +111,7 @@ class SGHHasher(BaseHasher):
     ``S~ = 2 S - 1``, ``S_ij = exp(-||x_i - x_j||^2 / rho)``, ``c = n_bits``
     and kernel hash functions ``h_k(x) = sgn(K(x) w_k)``, where ``K(x)`` are
     Gaussian kernel features on ``m`` bases, centred. With the feature
-    transformation ``S~ ~ P Q'`` (:func:`sgh_feature_maps`), the ``t``-th bit
+    transformation ``S~ ~ P Q'`` (``skhash.estimators.sgh.sgh_feature_maps``), the ``t``-th bit
     solves the generalised eigenproblem
 
     .. math::

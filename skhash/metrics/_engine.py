@@ -29,17 +29,109 @@ _PAIRS_PER_THREAD = 2_000_000
 _MAX_BITS = 32_760  # keys 2 * distance + relevant are stored as uint16
 
 
+_LABEL_BLOCK_BYTES = 1 << 20  # rows of labels scanned at a time: about 1 MiB of them
+
+
+def _row_blocks(labels):
+    """Slices of rows of about ``_LABEL_BLOCK_BYTES`` of a 2-D label array."""
+    row_bytes = max(1, labels.shape[1] * max(1, labels.dtype.itemsize))
+    step = max(1, _LABEL_BLOCK_BYTES // row_bytes)
+    return (slice(s, s + step) for s in range(0, labels.shape[0], step))
+
+
+def _check_indicator(labels, name):
+    """Check that a dense 2-D array is a 0/1 indicator, with memory independent of its size."""
+    kind = labels.dtype.kind
+    if kind == "b":
+        return
+    if kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a numeric or boolean indicator matrix, got dtype {labels.dtype}."
+        )
+    if kind in "iu":  # reductions allocate nothing
+        if labels.size and (labels.min() < 0 or labels.max() > 1):
+            bad = labels.min() if labels.min() < 0 else labels.max()
+            raise ValueError(_not_binary(name, bad))
+        return
+    for rows in _row_blocks(labels):
+        block = labels[rows]
+        if not np.isfinite(block).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+        binary = (block == 0) | (block == 1)
+        if not binary.all():
+            raise ValueError(_not_binary(name, block[~binary][0]))
+
+
+def _not_binary(name, value):
+    return (
+        f"{name} must be a binary (0/1) indicator matrix, found {value}; class ids go in a "
+        "1-D array of shape (n_samples,) (or a single column (n_samples, 1))."
+    )
+
+
+def _check_class_ids(labels, name, original):
+    """Check 1-D class ids: finite numbers, or strings, never a mix, never None."""
+    kind = labels.dtype.kind
+    if kind in "fc" and not np.isfinite(labels).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if kind in "US" and not isinstance(original, np.ndarray):
+        # np.asarray turns [1, "a"] into strings without a word: look at the given values
+        original = np.asarray(original, dtype=object).ravel()
+        if labels.ndim == 1 and original.shape == labels.shape:
+            labels = original
+            kind = "O"
+    if kind == "O":
+        _check_object_ids(labels, name)
+    elif kind not in "biufUS":
+        raise TypeError(
+            f"{name} must hold class ids (numbers or strings), got dtype {labels.dtype}."
+        )
+
+
+def _check_object_ids(labels, name):
+    is_none = np.equal(labels, None)
+    if is_none.any():
+        raise TypeError(
+            f"{name} contains None (at index {int(np.flatnonzero(is_none)[0])}); "
+            "every sample needs a class id (a number or a string)."
+        )
+    is_str = np.fromiter((isinstance(v, str | bytes) for v in labels), bool, labels.size)
+    if is_str.any() and not is_str.all():
+        first_str = labels[np.flatnonzero(is_str)[0]]
+        first_other = labels[np.flatnonzero(~is_str)[0]]
+        raise TypeError(
+            f"{name} mixes strings and other values ({first_str!r} and {first_other!r}); "
+            "class ids must all be numbers or all be strings."
+        )
+    try:
+        np.unique(labels)
+    except TypeError as exc:
+        raise TypeError(f"{name} holds values that cannot be compared as class ids: {exc}") from exc
+
+
 def _check_labels(labels, name, n_rows, codes_name):
-    """Validate 1-D class labels or a 2-D binary indicator (dense or sparse)."""
+    """Validate labels: 1-D class ids or a 2-D binary indicator (dense or sparse).
+
+    A single column of shape (n, 1) is a column vector of class ids, as in
+    scikit-learn (:func:`sklearn.utils.multiclass.type_of_target`), and is
+    returned raveled. Memory beyond the labels is independent of their size.
+    """
     if labels is None:
         raise ValueError(f"{name} is required: ground-truth labels of {codes_name}.")
+    original = labels
     if sp.issparse(labels):
         labels = sp.csr_array(labels)
         if labels.ndim != 2:
             raise ValueError(f"{name} must be 1-D class labels or a 2-D indicator matrix.")
-        data = labels.data
-        if data.size and not np.isin(data, (0, 1)).all():
-            raise ValueError(f"{name} must be a binary (0/1) indicator matrix.")
+        if labels.shape[1] == 1:
+            labels = labels.toarray().ravel()
+        else:
+            data = labels.data
+            if data.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"{name} must be a numeric or boolean indicator matrix, got dtype {data.dtype}."
+                )
+            _check_indicator(data[None, :], name)
     else:
         labels = np.asarray(labels)
         if labels.ndim not in (1, 2):
@@ -47,10 +139,12 @@ def _check_labels(labels, name, n_rows, codes_name):
                 f"{name} must be 1-D class labels or a 2-D indicator matrix, "
                 f"got {labels.ndim} dimensions."
             )
-        if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
-            raise ValueError(f"{name} contains NaN or infinity.")
-        if labels.ndim == 2 and labels.size and not np.isin(labels, (0, 1)).all():
-            raise ValueError(f"{name} must be a binary (0/1) indicator matrix.")
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]  # a column vector of class ids
+        if labels.ndim == 2:
+            _check_indicator(labels, name)
+    if labels.ndim == 1:
+        _check_class_ids(labels, name, original)
     if labels.shape[0] != n_rows:
         raise ValueError(
             f"{name} has {labels.shape[0]} rows but {codes_name} has {n_rows}; they must match."
@@ -59,11 +153,28 @@ def _check_labels(labels, name, n_rows, codes_name):
 
 
 def _pack_indicator(labels):
-    """Rows of a binary indicator as 64-bit masks, shape (n, ceil(n_labels / 64))."""
-    if sp.issparse(labels):
-        labels = labels.toarray()
-    bits = np.packbits(np.asarray(labels) != 0, axis=1)
-    return as_words(bits)
+    """Rows of a binary indicator as 64-bit masks, shape (n, ceil(n_labels / 64)).
+
+    Packed a block of rows at a time, so that no temporary is as large as the labels.
+    """
+    n, n_labels = labels.shape
+    n_words = -(-n_labels // 64)
+    packed = np.zeros((n, 8 * n_words), dtype=np.uint8)
+    n_bytes = -(-n_labels // 8)
+    for rows in _row_blocks(labels):
+        block = labels[rows]
+        block = block.toarray() if sp.issparse(block) else block
+        packed[rows, :n_bytes] = np.packbits(block != 0, axis=1)
+    return packed.view(np.uint64)
+
+
+def _id_kind(labels):
+    """ "str" for string class ids, "number" otherwise."""
+    if labels.dtype.kind in "US":
+        return "str"
+    if labels.dtype.kind == "O" and labels.size and isinstance(labels[0], str | bytes):
+        return "str"
+    return "number"
 
 
 def encode_labels(query_labels, database_labels):
@@ -79,6 +190,11 @@ def encode_labels(query_labels, database_labels):
             f"2-D indicator matrices, got {query_labels.ndim}-D and {database_labels.ndim}-D."
         )
     if query_labels.ndim == 1:
+        if _id_kind(query_labels) != _id_kind(database_labels):
+            raise TypeError(
+                f"query_labels hold {_id_kind(query_labels)} class ids but database_labels "
+                f"hold {_id_kind(database_labels)} ones; both must be of one type."
+            )
         _, inverse = np.unique(np.concatenate([query_labels, database_labels]), return_inverse=True)
         inverse = inverse.astype(np.uint64).reshape(-1, 1)
         n_q = query_labels.shape[0]

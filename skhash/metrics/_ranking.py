@@ -25,9 +25,13 @@ _SHARED_PARAMETERS_DOC = """
     query_codes : ndarray of shape (n_queries, n_bytes), dtype uint8
         Packed query codes.
     query_labels : array-like of shape (n_queries,) or (n_queries, n_labels)
-        Ground truth of the queries: class ids (any hashable values), or a
-        binary indicator matrix (dense or scipy sparse) for multi-label data.
-        An item is relevant to a query when they share at least one label.
+        Ground truth of the queries: class ids (all numbers or all strings),
+        or a binary (0/1) indicator matrix (dense or scipy sparse) for
+        multi-label data. An item is relevant to a query when they share at
+        least one label. A single column of shape (n_queries, 1) is a column
+        vector of class ids, as in scikit-learn
+        (:func:`~sklearn.utils.multiclass.type_of_target`); to use one tag
+        as an indicator, append a column of zeros.
     database_codes : ndarray of shape (n_database, n_bytes), dtype uint8, default=None
         Packed database codes. ``None`` means leave-one-out retrieval within the
         queries: each query is ranked against all the other queries.
@@ -47,18 +51,68 @@ def _check_option(value, name, options):
         raise ValueError(f"{name} must be one of {options}, got {value!r}.")
 
 
+_WHOLE_RANKING = np.iinfo(np.int64).max
+
+
 def _check_k(k, name="k"):
-    """Validate a scalar or 1-D array of cut-offs; return (array, was_scalar)."""
+    """Validate a scalar or 1-D array of cut-offs; return (int64 array, was_scalar).
+
+    A cut-off is an integer >= 1 (a Python or numpy integer, or a float with
+    an integral value) or ``inf``; cut-offs beyond the int64 range and ``inf``
+    become the largest int64, i.e. the whole ranking (every cut-off is capped
+    at the database size).
+    """
     scalar = np.ndim(k) == 0
-    ks = np.atleast_1d(np.asarray(k))
+    try:
+        ks = np.atleast_1d(np.asarray(k))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a positive integer or a 1-D array of them: {exc}") from exc
     if ks.ndim != 1 or ks.size == 0:
-        raise ValueError(f"{name} must be a positive integer or a non-empty 1-D array of them.")
-    if ks.dtype == bool or not np.issubdtype(ks.dtype, np.integer):
-        if not (np.issubdtype(ks.dtype, np.floating) and np.all(ks == np.round(ks))):
-            raise TypeError(f"{name} must hold integers, got {ks.dtype} values.")
+        raise ValueError(
+            f"{name} must be a positive integer or a non-empty 1-D array of them, "
+            f"got shape {np.shape(k)}."
+        )
+    if ks.dtype.kind == "O":  # Python integers beyond int64, or mixed values
+        ks = np.array([_large_cutoff(v, name) for v in ks])
+    if ks.dtype.kind in "iu":
+        _check_positive(ks, name)
+        return np.minimum(ks, _WHOLE_RANKING).astype(np.int64), scalar
+    if ks.dtype.kind != "f":
+        shown = k if scalar else ks[0].item()
+        raise TypeError(
+            f"{name} must be a positive integer (or inf, the whole ranking), "
+            f"got {type(shown).__name__} {shown!r}."
+        )
+    integral = np.isinf(ks) | (ks == np.floor(ks))
+    if not integral.all():  # NaN included
+        raise TypeError(
+            f"{name} must be a positive integer (or inf, the whole ranking), "
+            f"got {ks[~integral][0].item()!r}."
+        )
+    _check_positive(ks, name)
+    cutoffs = np.full(ks.shape, _WHOLE_RANKING, dtype=np.int64)
+    small = ks < 2.0**63
+    cutoffs[small] = ks[small]
+    return cutoffs, scalar
+
+
+def _large_cutoff(value, name):
+    """One cut-off of an object array: Python integers beyond int64 saturate."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}.")
+        return min(int(value), _WHOLE_RANKING)
+    if isinstance(value, np.floating | float):
+        return float(value)  # checked as a float
+    raise TypeError(
+        f"{name} must be a positive integer (or inf, the whole ranking), "
+        f"got {type(value).__name__} {value!r}."
+    )
+
+
+def _check_positive(ks, name):
     if (ks < 1).any():
-        raise ValueError(f"{name} must be >= 1, got {ks[ks < 1][0]}.")
-    return ks.astype(np.int64), scalar
+        raise ValueError(f"{name} must be >= 1, got {ks[ks < 1][0].item()}.")
 
 
 def _mean_over_queries(values, keep, what):
@@ -136,9 +190,10 @@ def mean_average_precision(
 
     Parameters
     ----------%s
-    k : int, default=None
-        Cut-off of the ranking; ``None`` means the whole ranking. A ``k``
-        larger than the database means the whole ranking.
+    k : int or inf, default=None
+        Cut-off of the ranking; ``None`` or ``inf`` means the whole ranking. A
+        ``k`` larger than the database means the whole ranking. Integral
+        floats are accepted; other values raise an error.
     ties : {"average", "stable"}, default="average"
         How items at equal Hamming distance are ordered. ``"average"``: the
         expected AP over all orders of tied items, in closed form (McSherry &
@@ -232,8 +287,8 @@ def precision_recall_at_k(
     Parameters
     ----------%s
     k : int or array-like of int
-        Cut-off(s), each >= 1. A cut-off beyond the database size retrieves
-        the whole database.
+        Cut-off(s), each an integer >= 1 or ``inf``. A cut-off beyond the
+        database size (``inf`` included) retrieves the whole database.
     ties : {"average", "stable"}, default="average"
         ``"average"``: expected ``h_k`` over all orders of tied items;
         ``"stable"``: ties in database index order.

@@ -7,8 +7,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._typing import ArrayLike, Labels, RandomStateLike
-from ._engine import RetrievalProblem
+from ._engine import RetrievalProblem, _check_labels
 from ._ranking import (
+    _check_k,
     _mean_average_precision,
     _precision_recall_at_k,
     _precision_within_radius,
@@ -82,6 +83,10 @@ class HashingScorer:
             or not 0 < query_fraction <= 1
         ):
             raise ValueError(f"query_fraction must be in (0, 1] or None, got {query_fraction!r}.")
+        if metric_params.get("k") is not None:
+            _, scalar = _check_k(metric_params["k"])
+            if not scalar:
+                raise TypeError(f"k must be one cut-off for a scorer, got {metric_params['k']!r}.")
         distance = metric_params.pop("distance", "exact")
         self.metric = metric
         self.query_fraction = query_fraction
@@ -100,6 +105,7 @@ class HashingScorer:
             raise ValueError("hashing scorers do not support sample_weight.")
         codes = estimator.transform(X)
         n = codes.shape[0]
+        y = _check_labels(y, "y", n, "X")
         query_indices = None
         if self.query_fraction is not None:
             n_queries = max(1, int(round(self.query_fraction * n)))
