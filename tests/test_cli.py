@@ -104,7 +104,8 @@ def test_results_json_records_the_run(tmp_path, capsys):
         "-q",
     ]  # fmt: skip
     assert results["arguments"]["methods"] == ["LSH", "ITQ"]
-    assert results["arguments"]["n_train"] == 5000  # defaults are recorded too
+    assert results["arguments"]["n_threads"] == 1  # defaults are recorded too
+    assert results["arguments"]["n_train"] is None  # not used by digits
     assert results["random_states"] == [3]
     date = datetime.datetime.fromisoformat(results["date"])
     assert abs(datetime.datetime.now(datetime.timezone.utc) - date).total_seconds() < 600

@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "skhash.plotting",
     "skhash.index",
     "skhash.dask",
+    "skhash.exceptions",
 ]
 
 

@@ -21,9 +21,9 @@ SCRIPT = Path(__file__).with_name("_first_launch.py")
 ROOT = SCRIPT.parent.parent
 
 
-def run_python(args, layer, timeout):
+def run_python(args, layer, timeout, **env_vars):
     """Run ``python *args`` on this checkout's skhash under numba threading layer ``layer``."""
-    env = {**os.environ, "NUMBA_THREADING_LAYER": layer, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "NUMBA_THREADING_LAYER": layer, "PYTHONPATH": str(ROOT), **env_vars}
     env.pop("SKHASH_FIRST_LAUNCH_TIMEOUT", None)
     result = subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
@@ -66,5 +66,6 @@ print(seen)
 def test_first_kernel_launch_keeps_torch_thread_count(layer):
     """Starting numba's OpenMP layer on the user's thread set torch's thread count to 2."""
     pytest.importorskip("torch")
-    result = run_python(["-c", THREADS_SCRIPT], layer, timeout=300)
+    # numba's layer sets its own thread count (2, unlike torch's 1) on the thread starting it
+    result = run_python(["-c", THREADS_SCRIPT], layer, timeout=300, NUMBA_NUM_THREADS="2")
     assert result.stdout.split() == ["[1,", "1,", "1]"]

@@ -231,7 +231,12 @@ def _read_cifar10n_csv(data_home, relative, target, class_names, noise):
     position = {path: i for i, path in enumerate(relative)}
     class_index = {name: i for i, name in enumerate(class_names)}
     noisy_target = np.full(len(relative), -1, dtype=np.int64)
-    for row in rows:
+    for line, row in enumerate(rows, start=2):
+        if len(row) < len(header):
+            raise ValueError(
+                f"{csv_path!r}, line {line}: {len(row)} field(s) where the header has "
+                f"{len(header)} ({', '.join(header)}); the row is cut short: {row}."
+            )
         path = row[path_col].replace("\\", "/")
         i = position.get(path)
         if i is None:

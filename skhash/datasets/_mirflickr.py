@@ -3,6 +3,7 @@
 import numbers
 import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 
@@ -66,9 +67,35 @@ def _read_lines(path):
 
 
 def _read_ids(path):
-    """The integer ids listed in an annotation file."""
+    """The integer ids listed in an annotation file, one a line.
+
+    An empty file is read as a concept no photo has, with a warning naming
+    it (a truncated download or copy is the likely cause); a line that is not
+    an integer is an error naming the file and the line.
+    """
     with open(path, "rb") as f:
-        return np.array(f.read().split(), dtype=np.int64)
+        lines = f.read().splitlines()
+    if not any(line.strip() for line in lines):
+        warnings.warn(
+            f"MIRFlickr-25K annotation file {os.fspath(path)!r} is empty: no photo has this "
+            "concept. Check the file (an interrupted download or copy leaves it empty).",
+            UserWarning,
+            stacklevel=4,
+        )
+        return np.empty(0, dtype=np.int64)
+    try:
+        return np.array(b" ".join(lines).split(), dtype=np.int64)
+    except ValueError:
+        for number, line in enumerate(lines, start=1):
+            for word in line.split():
+                try:
+                    int(word)
+                except ValueError:
+                    raise ValueError(
+                        f"MIRFlickr-25K annotation file {os.fspath(path)!r}, line {number}: "
+                        f"{word.decode(errors='replace')!r} is not an integer photo id."
+                    ) from None
+        raise
 
 
 @validate_params(

@@ -66,6 +66,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from tqdm import tqdm
 
+from ..exceptions import DivergedFitError
+
 __all__ = [
     "ArrayDataset",
     "BatchNorm1d",
@@ -387,15 +389,6 @@ class BatchNorm1d(torch.nn.BatchNorm1d):
 
 
 # -- the net -------------------------------------------------------------------------
-class DivergedFitError(ValueError, RuntimeError):
-    """A deep hasher's training produced a non-finite loss or non-finite weights.
-
-    A :class:`ValueError` (as scikit-learn's MLP raises for the same failure)
-    and a :class:`RuntimeError`; the message names the parameters that most
-    likely caused it.
-    """
-
-
 class FiniteCheck(Callback):
     """Stop training with :class:`DivergedFitError` once the loss or the weights are not finite.
 

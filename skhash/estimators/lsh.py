@@ -1,5 +1,9 @@
 """Locality-sensitive hashing with random hyperplanes."""
 
+import os
+
+import numpy as np
+
 from ._base import BaseHasher
 
 
@@ -48,9 +52,28 @@ class LSHHasher(BaseHasher):
     """
 
     def _fit(self, X, y, random_state):
+        _check_allocation((X.shape[1], self.n_bits), np.float64, "n_bits", self.n_bits)
         self.mean_ = X.mean(axis=0)
         self.hyperplanes_ = random_state.standard_normal((X.shape[1], self.n_bits)).astype(X.dtype)
         return self
 
     def _project(self, X):
-        return (X - self.mean_) @ self.hyperplanes_
+        # X W - mean W: the same hyperplane sides as (X - mean) W without an
+        # n_samples x n_features centred copy of X (as sklearn's PCA.transform)
+        projection = X @ self.hyperplanes_
+        projection -= self.mean_ @ self.hyperplanes_
+        return projection
+
+
+def _check_allocation(shape, dtype, name, value):
+    """Raise before allocating an array larger than the machine's memory."""
+    n_bytes = float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: numpy's MemoryError decides
+        return
+    if n_bytes > memory:
+        raise ValueError(
+            f"{name}={value} needs an array of shape {shape} ({n_bytes / 2**30:,.0f} GiB), more "
+            f"than this machine's {memory / 2**30:,.0f} GiB of memory."
+        )

@@ -37,12 +37,20 @@ class WebSet:
     :class:`~sklearn.model_selection.GridSearchCV` do) shares its ``WebSet``
     rather than copying the arrays, which a ``(X, y)`` tuple would be.
 
+    Its shapes and types are checked when it is made (``TypeError`` or
+    ``ValueError`` naming ``web_set``); its values (finite features, at least
+    two concepts of two samples each, as many features as the target images)
+    when the hasher is fitted.
+
     Parameters
     ----------
     X : array-like of shape (n_web_samples, n_features)
-        Features of the web images, extracted as those of the target images.
+        Features of the web images, extracted as those of the target images:
+        a dense numeric 2-D array of at least 4 rows.
     y : array-like of shape (n_web_samples,)
-        The concept of each web image (integers or strings): the weak labels.
+        The concept of each web image (integers or strings): the weak labels,
+        one a sample (a column vector of shape (n_web_samples, 1) is
+        accepted; a one-hot matrix ``Y`` gives ``Y.argmax(axis=1)``).
 
     Examples
     --------
@@ -50,11 +58,61 @@ class WebSet:
     >>> from skhash.estimators.wsih import WebSet
     >>> WebSet(np.zeros((6, 4)), ["cat", "dog", "cat", "dog", "cat", "dog"])
     WebSet(n_samples=6, n_features=4)
+    >>> WebSet(np.zeros(6), [0, 1, 0, 1, 0, 1])
+    Traceback (most recent call last):
+        ...
+    ValueError: web_set X must be a 2-D array of shape (n_web_samples, n_features), got a 1-D ...
     """
 
+    _MIN_SAMPLES = 4  # two concepts of two samples
+
     def __init__(self, X, y):
+        self._check(X, y)
         self.X = X
         self.y = y
+
+    @classmethod
+    def _check(cls, X, y):
+        """Shapes and types of the web set; values are checked at fit."""
+        if X is None:
+            raise TypeError(
+                "web_set X is required: the features of the web images, an array of shape "
+                "(n_web_samples, n_features)."
+            )
+        if hasattr(X, "toarray"):
+            raise TypeError("web_set X must be a dense array of features, got a sparse matrix.")
+        X_array = np.asarray(X)
+        if X_array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"web_set X must hold numeric features, got dtype {X_array.dtype} "
+                f"({type(X_array.flat[0]).__name__ if X_array.size else 'empty'} values)."
+            )
+        if X_array.ndim != 2:
+            hint = "; a single feature is X.reshape(-1, 1)" if X_array.ndim == 1 else ""
+            raise ValueError(
+                "web_set X must be a 2-D array of shape (n_web_samples, n_features), got a "
+                f"{X_array.ndim}-D array of shape {X_array.shape}{hint}."
+            )
+        if X_array.shape[0] < cls._MIN_SAMPLES:
+            raise ValueError(
+                f"web_set has {X_array.shape[0]} samples; WSIH needs at least "
+                f"{cls._MIN_SAMPLES} (two concepts of two samples each)."
+            )
+        if y is None:
+            raise TypeError("web_set y is required: one concept label per web sample.")
+        y_shape = np.shape(y)
+        if len(y_shape) == 2 and y_shape[1] == 1:
+            y_shape = y_shape[:1]
+        if len(y_shape) != 1:
+            raise ValueError(
+                "web_set y must be 1-D: one concept label (an int or a str) per web sample, "
+                f"got shape {np.shape(y)}; a one-hot matrix Y gives labels Y.argmax(axis=1)."
+            )
+        if y_shape[0] != X_array.shape[0]:
+            raise ValueError(
+                f"web_set X has {X_array.shape[0]} samples but web_set y has {y_shape[0]} "
+                "labels; they must match."
+            )
 
     def __sklearn_clone__(self):
         return self
