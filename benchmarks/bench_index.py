@@ -264,16 +264,19 @@ def real_codes(args):
     rng = np.random.RandomState(0)
     train = np.sort(rng.choice(len(X), size=5000, replace=False))
     codes = {}
-    start = time.perf_counter()
-    itq = make_pipeline(StandardScaler(), ITQHasher(64, random_state=0)).fit(X[train])
-    codes["ITQ"] = itq.transform(X)
-    print(f"  ITQ fitted in {time.perf_counter() - start:.1f} s", flush=True)
-    start = time.perf_counter()
-    dstdh = make_pipeline(StandardScaler(), DSTDHHasher(64, random_state=0))
-    dstdh.fit(X[train], dstdhhasher__tags=tags[train])
-    codes["DSTDH"] = dstdh.transform(X)
-    print(f"  DSTDH fitted in {time.perf_counter() - start:.1f} s", flush=True)
-    return codes, rng.choice(len(X), size=args.queries, replace=False)
+    query_rows = rng.choice(len(X), size=args.queries, replace=False)
+    if "ITQ" in args.methods:
+        start = time.perf_counter()
+        itq = make_pipeline(StandardScaler(), ITQHasher(64, random_state=0)).fit(X[train])
+        codes["ITQ"] = itq.transform(X)
+        print(f"  ITQ fitted in {time.perf_counter() - start:.1f} s", flush=True)
+    if "DSTDH" in args.methods:
+        start = time.perf_counter()
+        dstdh = make_pipeline(StandardScaler(), DSTDHHasher(64, random_state=0))
+        dstdh.fit(X[train], dstdhhasher__tags=tags[train])
+        codes["DSTDH"] = dstdh.transform(X)
+        print(f"  DSTDH fitted in {time.perf_counter() - start:.1f} s", flush=True)
+    return codes, query_rows
 
 
 def with_noise(codes, p, rng):
@@ -420,11 +423,13 @@ def main():
     parser.add_argument("--data-home", default=DEFAULT_DATA_HOME)
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-random", action="store_true")
+    parser.add_argument("--methods", nargs="+", default=["ITQ", "DSTDH"], help="real codes")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-100m", action="store_true")
     parser.add_argument("--dask-queries", type=int, default=2000)
     parser.add_argument("--folder", default=None, help="where indexes are saved (a temp dir)")
     parser.add_argument("--updates-only", action="store_true", help="only the add/remove part")
+    parser.add_argument("--dask-only", action="store_true", help="only the dask part")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.real_size, args.no_100m = [100_000, 1_000_000], 100_000, True
@@ -444,6 +449,16 @@ def main():
     warm_up(folder)
     rng = np.random.default_rng(0)
     ok = True
+    if args.dask_only:
+        largest = max(args.sizes)
+        label = f"random {largest // 1_000_000}M" if largest >= 1_000_000 else f"random {largest}"
+        database = rng.integers(0, 256, size=(largest, 8), dtype=np.uint8)
+        HammingIndex(args.k).fit(database).save(Path(folder) / label.replace(" ", "_"))
+        del database
+        ok = bench_dask(folder, label, args.dask_queries, 250, rng)
+        if args.folder is None:
+            shutil.rmtree(folder)
+        return 0 if ok else 1
     if not args.no_random:
         ok = bench_updates(1_000_000, 10_000, np.random.default_rng(5))
     if args.updates_only:

@@ -7,7 +7,17 @@ both sides use the same tie rule). Both run in this process on the same codes;
 the script checks that they agree under the stable tie rule and prints the
 speed ratio and the throughput in query-database pairs per second.
 
-Run: ``python benchmarks/bench_metrics.py [--queries 2000 --database 50000 --bits 64]``
+Both contenders run under the same thread settings, printed with the results:
+``--threads`` threads (default 1) for every thread pool of the process (numba's
+kernels, the BLAS of numpy, torch's OpenMP), set with
+:func:`skhash._threads.thread_limits`. With the pools left at their defaults on a
+busy 2-core machine, the reference's two small parallel calls per query (a
+2-thread numba kernel and a 2-thread BLAS product) spent most of their time
+waking spinning threads, which made the reference about 13x slower and the
+speed-up look that much larger.
+
+Run: ``python benchmarks/bench_metrics.py [--queries 2000 --database 50000 --bits 64
+--threads 1]``
 """
 
 import argparse
@@ -15,8 +25,11 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 from skhash import hamming_distances, pack_codes
+from skhash._threads import thread_limits
+from skhash.codes import numba_num_threads
 from skhash.metrics import mean_average_precision
 
 
@@ -50,7 +63,21 @@ def main():
     parser.add_argument("--database", type=int, default=50_000)
     parser.add_argument("--bits", type=int, default=64)
     parser.add_argument("--labels", type=int, default=24)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads of every thread pool, both contenders"
+    )
     args = parser.parse_args()
+    with thread_limits(args.threads):
+        run(args)
+
+
+def thread_settings():
+    """The thread counts in effect: numba's, and each BLAS/OpenMP library's (threadpoolctl)."""
+    pools = sorted({f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info()})
+    return f"numba {numba_num_threads()}, " + ", ".join(pools)
+
+
+def run(args):
 
     rng = np.random.default_rng(0)
     # Clustered codes so that rankings are informative, with many ties.
@@ -75,6 +102,7 @@ def main():
         f"Q={args.queries} queries, N={args.database} database items, {args.bits} bits, "
         f"{args.labels} labels, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
     )
+    print(f"thread settings of both contenders (--threads {args.threads}): {thread_settings()}")
     print("seconds: wall clock, and CPU time summed over the process's threads")
     print(
         f"reference (per-query argsort)  mAP={reference:.10f}  {t_ref:8.3f} s  cpu {cpu_ref:8.3f} s"

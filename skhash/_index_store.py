@@ -34,6 +34,7 @@ FORMAT_VERSION = 1
 HEADER = "header.json"
 CODES_FILE = "codes.bin"
 IDS_FILE = "ids.bin"
+APPROXIMATE_FILE = "approximate.faiss"
 _CRC_CHUNK = 1 << 24  # bytes checksummed at a time
 
 
@@ -349,8 +350,21 @@ def _write_array(path, array):
     return {"bytes": int(array.nbytes), "crc32": _crc32(array)}
 
 
-def write_store(store, path, params, overwrite=False):
-    """Write the live codes and ids of ``store`` into the folder ``path``."""
+def _file_entry(file):
+    """Size and CRC-32 of a file written by another library (read back in chunks)."""
+    crc = 0
+    with open(file, "rb") as f:
+        while chunk := f.read(_CRC_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return {"bytes": file.stat().st_size, "crc32": crc}
+
+
+def write_store(store, path, params, overwrite=False, approximate=None):
+    """Write the live codes and ids of ``store`` into the folder ``path``.
+
+    ``approximate``: ``(entry, write)`` to save a search structure too, where
+    ``write(file)`` writes it and ``entry`` (a dict) describes it in the header.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"path {str(path)!r} exists and is not a folder.")
@@ -382,6 +396,18 @@ def write_store(store, path, params, overwrite=False):
         }
     header["next_id"] = store.next_id
     header["params"] = params
+    if approximate is None:
+        (path / APPROXIMATE_FILE).unlink(missing_ok=True)
+    else:
+        entry, write = approximate
+        tmp = path / (APPROXIMATE_FILE + ".tmp")
+        write(tmp)
+        os.replace(tmp, path / APPROXIMATE_FILE)
+        header["approximate"] = {
+            **entry,
+            "file": APPROXIMATE_FILE,
+            **_file_entry(path / APPROXIMATE_FILE),
+        }
     tmp = path / (HEADER + ".tmp")
     tmp.write_text(json.dumps(header, indent=1) + "\n")
     os.replace(tmp, path / HEADER)  # the header last: its presence means a complete index
@@ -445,6 +471,14 @@ def read_header(path):
     if next_id is not None and (not isinstance(next_id, int) or isinstance(next_id, bool)):
         raise _corrupt(path, "field 'next_id' is of the wrong type.")
     _field(header, "params", dict, path)
+    if "approximate" in header:
+        approximate = _field(header, "approximate", dict, path)
+        for key in ("bytes", "crc32"):
+            _field(approximate, key, int, path, "approximate entry")
+        _field(approximate, "backend", str, path, "approximate entry")
+        _field(approximate, "params", dict, path, "approximate entry")
+        if approximate.get("file") != APPROXIMATE_FILE:
+            raise _corrupt(path, "the approximate entry names another file.")
     return header
 
 
@@ -469,7 +503,7 @@ def _read_array(path, name, entry, dtype, shape, mmap, verify):
 
 
 def read_store(path, mmap=True, verify=False):
-    """(store, params) of the index folder ``path``; see ``HammingIndex.load``."""
+    """(store, params, saved search structure or None) of the index folder ``path``."""
     path = Path(path)
     header = read_header(path)
     count, n_bytes = header["count"], header["n_bits"] // 8
@@ -479,4 +513,21 @@ def read_store(path, mmap=True, verify=False):
         entry = header["ids"]
         ids = _read_array(path, IDS_FILE, entry, np.dtype(entry["dtype"]), (count,), mmap, verify)
     store = CodeStore(codes, ids, next_id=header["next_id"])
-    return store, header["params"]
+    approximate = header.get("approximate")
+    if approximate is not None:
+        # checked now (size), read at the first query that needs it (checksum then)
+        file = path / APPROXIMATE_FILE
+        if not file.is_file() or file.stat().st_size != approximate["bytes"]:
+            raise _corrupt(path, f"{APPROXIMATE_FILE} is missing or not of the size it had.")
+        approximate = {**approximate, "path": str(file)}
+    return store, header["params"], approximate
+
+
+def read_approximate_file(entry):
+    """The bytes of a saved search structure, checked against its header entry."""
+    data = Path(entry["path"]).read_bytes()
+    if len(data) != entry["bytes"] or zlib.crc32(data) != entry["crc32"]:
+        raise ValueError(
+            f"{entry['path']!r} does not match its size or checksum (the file is corrupt)."
+        )
+    return np.frombuffer(data, dtype=np.uint8)

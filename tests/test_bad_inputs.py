@@ -33,8 +33,7 @@ from skhash import (
 )
 from skhash.codes import check_n_bits, check_packed_codes
 from skhash.estimators import CCAITQHasher, SDHHasher
-from skhash.estimators._torch import DivergedFitError
-from skhash.exceptions import ImageReadError
+from skhash.exceptions import DivergedFitError, ImageReadError
 from skhash.metrics import (
     make_hashing_scorer,
     map_scorer,
@@ -267,6 +266,21 @@ BAD = {
         lambda: wsih(web_set=(X_WEB, Y_WEB, Y_WEB)).fit(X),
         ValueError,
         "web_set",
+    ),
+    "web_set tuple X 1-D": (
+        lambda: wsih(web_set=(X_WEB[:, 0], Y_WEB)).fit(X),
+        ValueError,
+        "web_set X .*2-D",
+    ),
+    "web_set tuple y one-hot": (
+        lambda: wsih(web_set=(X_WEB, np.eye(2)[Y_WEB])).fit(X),
+        ValueError,
+        "argmax",
+    ),
+    "web_set a dict": (
+        lambda: wsih(web_set={"X": X_WEB, "y": Y_WEB}).fit(X),
+        TypeError,
+        "'web_set' parameter of WSIHHasher must be",
     ),
     # -- codes -----------------------------------------------------------------------------
     "pack_codes 1-D": (lambda: pack_codes(np.ones(8)), ValueError, "codes must be a 2-D"),

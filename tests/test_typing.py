@@ -1,13 +1,7 @@
 """Type annotations: the public signatures are annotated, and mypy accepts the package.
 
-mypy checks the modules listed in ``[tool.mypy] files`` of pyproject.toml. Not
-listed yet, because mypy reports errors in them on main as merged (their owners
-annotate them): five modules of ``skhash/estimators``. ``_compute_dtype`` of
-``DeepHasherMixin`` is incompatible with ``BaseHasher``'s (dstdh.py, wsih.py,
-_deep_baselines.py), and the loss classes redefine ``names``, typed
-``tuple[()]`` by ``_WeightedLoss`` (_wsih_modules.py,
-_deep_baselines_modules.py). The other estimator modules are checked. The
-excluded ones are still analysed, so calls into them are type-checked.
+mypy checks the modules listed in ``[tool.mypy] files`` of pyproject.toml (every
+module of ``skhash/estimators`` among them).
 """
 
 import importlib

@@ -57,7 +57,7 @@ class BaseHasher(
     }
     # The dtype the hasher computes in, when narrower than the input's: features
     # beyond its range are rejected at fit and transform (set by the deep hashers).
-    _compute_dtype = None
+    _compute_dtype: type[np.floating] | None = None
 
     def __init__(self, n_bits=32, *, random_state=None):
         self.n_bits = n_bits
@@ -150,7 +150,7 @@ class BaseHasher(
         """Real-valued embedding of validated ``X``, shape (n_samples, n_bits)."""
 
     # -- shared helpers ---------------------------------------------------
-    def _validate_fit_input(self, X, min_samples=2):
+    def _validate_fit_input(self, X, min_samples=2) -> np.ndarray:
         """Validate training features and ``n_bits``; set ``n_features_in_``."""
         check_n_bits(self.n_bits)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples)

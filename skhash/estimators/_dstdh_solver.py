@@ -397,7 +397,10 @@ class TagLeastSquares:
 
     def solve(self, R):
         """``P = pinv(Y'Y) Y' R``."""
-        YtR = np.asarray(self.Y.T @ R)
+        return self.solve_reduced(np.asarray(self.Y.T @ R))
+
+    def solve_reduced(self, YtR):
+        """``P = pinv(Y'Y) YtR`` for ``YtR = Y' R`` (accumulated a block of rows at a time)."""
         return self.Q @ (self.inv_evals[:, None] * (self.Q.T @ YtR))
 
     def predict(self, P):
@@ -429,15 +432,61 @@ def l21_shrink(T, threshold):
 # --------------------------------------------------------------------------
 # ADMM
 # --------------------------------------------------------------------------
+_BLOCK_BYTES = 1 << 20  # rows of (n, r) float64 matrices processed at a time: about 1 MiB
+
+
+def _row_blocks(n, r):
+    step = max(1, _BLOCK_BYTES // (8 * max(1, r)))
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _product_into(op, Z, out, blocks):
+    """``out[:] = op @ Z`` for a factored operator, with no (n, r) temporary.
+
+    Both operators are ``L diag(m) L'`` (``L = V``, ``m = lam`` for the anchor
+    graph; ``L = Dv H``, ``m = w de`` for the hypergraph), minus ``u u'``
+    when deflated: ``L' Z`` is accumulated over blocks of rows, then each
+    block of ``out`` is written from it. Other operators fall back on ``op.dot``.
+    """
+    if isinstance(op, AnchorGraph):
+        left, row_scale, middle = op.V, None, op.lam
+    elif isinstance(op, Hypergraph):
+        left, row_scale, middle = op.H, op.dv, op.w * op.de
+    else:
+        out[...] = op.dot(Z)
+        return out
+    inner = np.zeros((left.shape[1], Z.shape[1]))
+    for rows in blocks:
+        Zb = Z[rows] if row_scale is None else row_scale[rows, None] * Z[rows]
+        inner += left[rows].T @ Zb
+    inner *= np.asarray(middle)[:, None]
+    u = op.trivial_eigenvector() if op.deflate else None
+    uZ = u @ Z if u is not None else None
+    for rows in blocks:
+        block = np.asarray(left[rows] @ inner)
+        if row_scale is not None:
+            block *= row_scale[rows, None]
+        if u is not None:
+            block -= np.outer(u[rows], uZ)
+        out[rows] = block
+    return out
+
+
 @dataclass
 class ADMMState:
-    """Iterate of the ADMM: codes ``Z``, noise ``A``, multipliers, penalty ``mu``."""
+    """Iterate of the ADMM: codes ``Z``, noise ``A``, multipliers, penalty ``mu``.
+
+    It also holds the workspace of :func:`admm_step` (four more (n, r)
+    buffers, reused from one iteration to the next), so that an iteration
+    allocates no array as large as the codes.
+    """
 
     Z: np.ndarray
     A: np.ndarray
     EA: np.ndarray
     EB: np.ndarray
     mu: float
+    work: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def start(cls, Z0, mu):
@@ -446,9 +495,15 @@ class ADMMState:
         zeros = np.zeros_like(Z0)
         return cls(Z=Z0.copy(), A=zeros.copy(), EA=zeros.copy(), EB=zeros, mu=float(mu))
 
+    def buffer(self, name):
+        """A reusable (n, r) float64 buffer."""
+        if name not in self.work:
+            self.work[name] = np.empty_like(self.Z)
+        return self.work[name]
+
 
 def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho, gamma=1.0):
-    """One ADMM iteration of the DSTDH discrete stage.
+    """One ADMM iteration of the DSTDH discrete stage, in place.
 
     With ``tag_ls`` (tags present)::
 
@@ -461,10 +516,17 @@ def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho
     Without tags the instance term (``P``, ``A``, ``EA``) and, when ``hyper``
     is ``None``, the hypergraph term are dropped.
 
+    Memory: the iterate (``Z``, ``A``, ``EA``, ``EB``) and four workspace
+    buffers of the same (n, r) shape, reused across iterations; every other
+    temporary is a block of about 1 MiB of rows or an (anchors, r),
+    (hyperedges, r) or (tags, r) reduction. Row-wise expressions run a block
+    of rows at a time; the operators' products go through their factors
+    (:func:`_product_into`).
+
     Parameters
     ----------
     state : ADMMState
-        Current iterate; a new state is returned, ``state`` is not modified.
+        Current iterate; updated in place and returned.
     Hx : ndarray of shape (n_samples, n_bits)
         Network output (consistency target).
     graph : AnchorGraph
@@ -479,36 +541,70 @@ def admm_step(state, Hx, graph, hyper=None, tag_ls=None, *, alpha, beta, nu, rho
     Returns
     -------
     state : ADMMState
-        The next iterate.
+        The next iterate (``state`` itself).
     objective : float
         ``gamma sum_j ||(Z - Y P)[:, j]|| - beta tr(B' Theta Z) - alpha tr(B' S_a Z)
         + nu ||Hx - Z||_F`` at the new ``Z``.
     """
     Z, A, EA, EB, mu = state.Z, state.A, state.EA, state.EB, state.mu
+    n, r = Z.shape
+    blocks = _row_blocks(n, r)
     has_tags = tag_ls is not None
     if has_tags:
-        P = tag_ls.solve(Z - A + EA / mu)
-        YP = tag_ls.predict(P)
-        A = l21_shrink(Z - YP + EA / mu, gamma / mu)
-    SZ = graph.dot(Z)
-    TZ = hyper.dot(Z) if hyper is not None else 0.0
-    B = (beta * TZ + alpha * SZ + mu * Z + EB) / mu
-    SB = graph.dot(B)
-    TB = hyper.dot(B) if hyper is not None else 0.0
-    M = mu * B + beta * TB + alpha * SB - EB + 2 * nu * Hx
-    if has_tags:
-        M = M + mu * YP + mu * A - EA
-    Z = sign_pm1(M)
-    if has_tags:
-        EA = EA + mu * (Z - YP - A)
-    EB = EB + mu * (Z - B)
-    # objective at the new Z
-    objective = -alpha * np.sum(B * graph.dot(Z)) + nu * np.linalg.norm(Hx - Z)
+        YP = state.buffer("YP")
+        YtR = np.zeros((tag_ls.Y.shape[1], r))
+        for rows in blocks:
+            YtR += tag_ls.Y[rows].T @ (Z[rows] - A[rows] + EA[rows] / mu)
+        P = tag_ls.solve_reduced(YtR)
+        sq_norms = np.zeros(r)
+        for rows in blocks:
+            YP[rows] = tag_ls.Y[rows] @ P
+            sq_norms += np.sum((Z[rows] - YP[rows] + EA[rows] / mu) ** 2, axis=0)
+        threshold = gamma / mu
+        norms = np.sqrt(sq_norms)
+        scale = np.zeros(r)
+        scale[norms > threshold] = 1.0 - threshold / norms[norms > threshold]
+        for rows in blocks:  # A = L21-shrink(Z - Y P + EA / mu), as l21_shrink
+            A[rows] = (Z[rows] - YP[rows] + EA[rows] / mu) * scale
+    # B from the products with Z; then the products with B in the same buffers
+    B, SX, TX = state.buffer("B"), state.buffer("SX"), state.buffer("TX")
+    _product_into(graph, Z, SX, blocks)
     if hyper is not None:
-        objective -= beta * np.sum(B * hyper.dot(Z))
-    if has_tags:
-        objective += gamma * np.sum(np.linalg.norm(Z - YP, axis=0))
-    return ADMMState(Z=Z, A=A, EA=EA, EB=EB, mu=mu * rho), float(objective)
+        _product_into(hyper, Z, TX, blocks)
+    for rows in blocks:
+        block = alpha * SX[rows] + mu * Z[rows] + EB[rows]
+        if hyper is not None:
+            block += beta * TX[rows]
+        B[rows] = block / mu
+    _product_into(graph, B, SX, blocks)
+    if hyper is not None:
+        _product_into(hyper, B, TX, blocks)
+    # the new codes, and the multipliers, a block of rows at a time
+    for rows in blocks:
+        M = mu * B[rows] + alpha * SX[rows] - EB[rows] + 2 * nu * Hx[rows]
+        if hyper is not None:
+            M += beta * TX[rows]
+        if has_tags:
+            M += mu * YP[rows] + mu * A[rows] - EA[rows]
+        Z[rows] = sign_pm1(M)
+        if has_tags:
+            EA[rows] += mu * (Z[rows] - YP[rows] - A[rows])
+        EB[rows] += mu * (Z[rows] - B[rows])
+    # objective at the new Z
+    _product_into(graph, Z, SX, blocks)
+    if hyper is not None:
+        _product_into(hyper, Z, TX, blocks)
+    objective, sq_distance, sq_norms = 0.0, 0.0, np.zeros(r)
+    for rows in blocks:
+        objective -= alpha * np.sum(B[rows] * SX[rows])
+        if hyper is not None:
+            objective -= beta * np.sum(B[rows] * TX[rows])
+        sq_distance += np.sum((Hx[rows] - Z[rows]) ** 2)
+        if has_tags:
+            sq_norms += np.sum((Z[rows] - YP[rows]) ** 2, axis=0)
+    objective += nu * np.sqrt(sq_distance) + gamma * np.sum(np.sqrt(sq_norms))
+    state.mu = mu * rho
+    return state, float(objective)
 
 
 def dstdh_admm(

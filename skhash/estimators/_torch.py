@@ -36,18 +36,24 @@ a data iterator or a ``NeuralNet`` of its own; it uses this module:
    and, at ``verbose=1``, a tqdm progress bar over epochs.
 5. **Transform.** ``_project`` returns ``predict_in_batches(self.net_, X)``
    (the first output of the module, evaluation mode, no gradient, no draw
-   from any random generator).
+   from any random generator). ``BaseHasher`` raises on NaN projections.
+6. **Layers.** Build modules from :class:`Linear`, :class:`BatchNorm1d` and
+   :func:`matmul` (drop-in for ``nn.Linear``, ``nn.BatchNorm1d`` and ``@``)
+   so that the fit does not depend on torch's thread count (below).
 
 :func:`resolve_device` turns ``device="auto"`` into ``"cuda"`` or ``"cpu"``;
 :func:`torch_rng` runs torch code under its own seed and restores torch's
 global random state afterwards, so ``random_state`` is reproducible without
 touching the user's random state.
 
-Reproducibility: for a given ``random_state``, device, torch version and
-torch thread count (``torch.get_num_threads()``), a fit gives the same codes.
-torch splits large reductions and matrix products between its threads, so a
-different thread count changes the rounding of a few sums and can flip a few
-bits of the codes; :mod:`skhash` never changes the thread count itself.
+Reproducibility: for a given ``random_state``, device and torch version, a fit
+gives the same codes, without using or changing the global random states. On
+the CPU, torch's own ``nn.Linear``, ``nn.BatchNorm1d`` and ``@`` can round
+differently at different thread counts (see the layers section below); a
+network built from :class:`Linear`, :class:`BatchNorm1d` and :func:`matmul`
+gives the same weights at any thread count (WSIH's and DSTDH's networks are),
+so that, e.g., ``GridSearchCV(n_jobs=2)`` (whose workers run fewer threads)
+picks what ``n_jobs=1`` picks. skhash never changes the thread count itself.
 """
 
 import copy
@@ -647,7 +653,7 @@ class DeepHasherMixin:
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
     # The nets compute in float32: finite float64 features beyond its range are rejected.
-    _compute_dtype = np.float32
+    _compute_dtype: type[np.floating] | None = np.float32
 
     def _make_net(self, module, criterion, *, seed, callbacks="default", **kwargs):
         """:func:`make_net` with the hasher's device, verbosity, callbacks and split."""

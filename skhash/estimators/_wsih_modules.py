@@ -196,7 +196,7 @@ def quantization_loss(h):
 class _WeightedLoss(nn.Module):
     """A weighted sum of named terms; ``forward`` returns ``(total, terms)``."""
 
-    names = ()
+    names: tuple[str, ...] = ()
 
     def combine(self, terms):
         weights = [getattr(self, f"{name}_weight") for name in self.names]

@@ -3,6 +3,7 @@
 import copy
 import inspect
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from .._typing import ArrayLike, RandomStateLike
 from ..codes import pack_codes
 from ._base import BaseHasher, _check_random_state
 from ._dstdh_solver import (
@@ -248,9 +250,12 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         when stdout is not a terminal), and shows progress bars over the
         solver's iterations and the epochs (on stderr); 0 prints nothing.
     random_state : int, RandomState instance or None, default=None
-        Seed of ITQ, k-means, the network initialisation, dropout and
-        shuffling. The global numpy and torch random states are neither used
-        nor modified.
+        Seed of ITQ, k-means, the network initialisation, dropout, shuffling
+        and the validation split. The global numpy and torch random states
+        are neither used nor modified. On a given device and torch version,
+        the same seed gives the same codes at any number of torch threads
+        with the default network (a ``module`` of your own keeps its layers'
+        behaviour; see ``skhash.estimators._torch.Linear``).
 
     Attributes
     ----------
@@ -362,44 +367,44 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
 
     def __init__(
         self,
-        n_bits=32,
+        n_bits: int = 32,
         *,
-        alpha=0.03,
-        beta=0.05,
-        nu=1e-3,
-        gamma=1.0,
-        n_anchors=100,
-        n_nearest_anchors=2,
-        anchor_sigma="auto",
-        n_hyperedges=500,
-        n_nearest_hyperedges=5,
-        hyperedge_sigma="auto",
-        tag_scale=1.5,
-        tag_normalize=True,
-        deflate=True,
-        mu=1e-2,
-        rho=1.1,
-        max_iter=100,
-        tol=1e-4,
-        itq_iter=50,
-        max_kmeans_samples=5000,
-        n_rounds=1,
-        module=None,
-        module_params=None,
-        hidden_layer_sizes=(),
-        dropout=0.5,
-        optimizer="adam",
-        optimizer_params=None,
-        lr=1e-3,
-        max_epochs=20,
-        batch_size=128,
-        threshold="zero",
-        callbacks=None,
-        validation_fraction=None,
-        device="auto",
-        verbose=0,
-        random_state=None,
-    ):
+        alpha: float = 0.03,
+        beta: float = 0.05,
+        nu: float = 1e-3,
+        gamma: float = 1.0,
+        n_anchors: int = 100,
+        n_nearest_anchors: int = 2,
+        anchor_sigma: float | str = "auto",
+        n_hyperedges: int = 500,
+        n_nearest_hyperedges: int | None = 5,
+        hyperedge_sigma: float | str = "auto",
+        tag_scale: float = 1.5,
+        tag_normalize: bool = True,
+        deflate: bool = True,
+        mu: float = 1e-2,
+        rho: float = 1.1,
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        itq_iter: int = 50,
+        max_kmeans_samples: int | None = 5000,
+        n_rounds: int = 1,
+        module: Any = None,
+        module_params: dict | None = None,
+        hidden_layer_sizes: tuple[int, ...] | list[int] = (),
+        dropout: float = 0.5,
+        optimizer: Any = "adam",
+        optimizer_params: dict | None = None,
+        lr: float = 1e-3,
+        max_epochs: int = 20,
+        batch_size: int = 128,
+        threshold: str = "zero",
+        callbacks: list | None = None,
+        validation_fraction: float | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+        random_state: RandomStateLike = None,
+    ) -> None:
         super().__init__(n_bits=n_bits, random_state=random_state)
         self.alpha = alpha
         self.beta = beta
@@ -438,7 +443,7 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
 
     # -- fitting -------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, tags=None):
+    def fit(self, X: ArrayLike, y: None = None, tags: Any = None) -> "DSTDHHasher":
         """Learn the hash network from image features and their tags.
 
         Parameters

@@ -224,10 +224,12 @@ class SGHHasher(BaseHasher):
         return self
 
     def _project(self, X):
-        K = rbf_features(
-            np.asarray(X - self.mean_, np.float64), self.anchors_, 2 * self.kernel_width_
-        )
-        return (K - self.kernel_mean_) @ self.projection_
+        out = np.empty((X.shape[0], self.n_bits))
+        for s in range(0, X.shape[0], _CHUNK):  # centred rows a chunk at a time: no copy of X
+            Xc = np.asarray(X[s : s + _CHUNK], np.float64) - self.mean_
+            K = rbf_features(Xc, self.anchors_, 2 * self.kernel_width_)
+            out[s : s + _CHUNK] = (K - self.kernel_mean_) @ self.projection_
+        return out
 
 
 def _top_generalized_eigenvector(A, G):

@@ -1,6 +1,7 @@
 """Webly supervised image hashing (WSIH) with a lightweight semantic transfer network."""
 
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -8,6 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _assert_all_finite, check_array, check_memory, column_or_1d
 
+from .._typing import ArrayLike, RandomStateLike
 from ._base import BaseHasher, _check_random_state
 from ._torch import (
     PREDICT_BATCH_SIZE,
@@ -312,8 +314,10 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
-        Seed of the initialisations, dropout and shuffling of both stages. The
-        global numpy and torch random states are neither used nor modified.
+        Seed of the initialisations, dropout, shuffling and validation splits
+        of both stages. The global numpy and torch random states are neither
+        used nor modified. On a given device and torch version, the same seed
+        gives the same codes at any number of torch threads.
     verbose : int, default=0
         If positive, print the per-epoch losses of both stages (skorch's
         epoch tables, without colour codes when stdout is not a terminal) and
@@ -418,35 +422,35 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
 
     def __init__(
         self,
-        n_bits=32,
+        n_bits: int = 32,
         *,
-        web_set=None,
-        hidden_sizes="auto",
-        dropout=0.4,
-        stage1_epochs=10,
-        stage1_batch_size=256,
-        stage1_lr=1e-3,
-        classification_weight=10.0,
-        similarity_weight=1.0,
-        balance_weight=0.1,
-        decorrelation_weight=0.1,
-        stage2_epochs=20,
-        stage2_batch_size=128,
-        stage2_lr=2e-4,
-        relation_weight=0.03,
-        quantization_weight=1.0,
-        reconstruction_weight=1.0,
-        parameter_transfer=True,
-        prototype_attention=True,
-        n_frozen_layers=1,
-        memory=None,
-        callbacks=None,
-        stage1_callbacks=None,
-        validation_fraction=None,
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
+        web_set: WebSet | tuple | None = None,
+        hidden_sizes: str | tuple[int, ...] | list[int] = "auto",
+        dropout: float = 0.4,
+        stage1_epochs: int = 10,
+        stage1_batch_size: int = 256,
+        stage1_lr: float = 1e-3,
+        classification_weight: float = 10.0,
+        similarity_weight: float = 1.0,
+        balance_weight: float = 0.1,
+        decorrelation_weight: float = 0.1,
+        stage2_epochs: int = 20,
+        stage2_batch_size: int = 128,
+        stage2_lr: float = 2e-4,
+        relation_weight: float = 0.03,
+        quantization_weight: float = 1.0,
+        reconstruction_weight: float = 1.0,
+        parameter_transfer: bool = True,
+        prototype_attention: bool = True,
+        n_frozen_layers: int = 1,
+        memory: Any = None,
+        callbacks: list | None = None,
+        stage1_callbacks: list | None = None,
+        validation_fraction: float | None = None,
+        device: str = "auto",
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(n_bits=n_bits, random_state=random_state)
         self.web_set = web_set
         self.hidden_sizes = hidden_sizes
@@ -475,7 +479,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> "WSIHHasher":
         """Learn the prototypes from the web set, then the hash function of ``X``.
 
         Parameters
@@ -594,6 +598,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         if isinstance(self.web_set, WebSet):
             X_web, y_web = self.web_set.X, self.web_set.y
         elif len(self.web_set) == 2:
+            WebSet._check(*self.web_set)  # the same shape and type errors as WebSet's
             X_web, y_web = self.web_set
         else:
             raise ValueError(
