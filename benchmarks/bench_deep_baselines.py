@@ -15,7 +15,10 @@ permutation, ``loss.item()`` per batch). The two alternate within each repeat,
 so that a change in the machine's load hits both. Prints the fit times, the
 median time per epoch and the ratios skorch / bare torch (goal: at most 1.2),
 each the best of ``--repeats``, with the CPU time of the process beside the
-wall clock.
+wall clock. A last row times ``WSIHHasher`` with the same number of epochs in
+each of its two stages (a web set of the same size as the target set), for
+the comparison of training times at equal epochs: its skorch time per epoch
+is that of stage 2, and ``steps`` is the number of optimiser steps an epoch.
 """
 
 import argparse
@@ -26,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skhash import BiHalfHasher, GreedyHashHasher, SSDHHasher
+from skhash import BiHalfHasher, GreedyHashHasher, SSDHHasher, WebSet, WSIHHasher
 from skhash.estimators._deep_baselines_modules import FeatureMLP
 from skhash.estimators._torch import torch_rng
 
@@ -58,11 +61,14 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument(
+        "--no-wsih", dest="wsih", action="store_false", help="skip the WSIH row (equal epochs)"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    _, _, X = make_data(1, args.n_samples, args.n_features, args.n_classes)
+    X_web, y_web, X = make_data(args.n_samples, args.n_samples, args.n_features, args.n_classes)
     print(
         f"{X.shape[0]} samples x {X.shape[1]} features, {args.n_bits} bits, {args.epochs} "
         f"epochs, torch threads {torch.get_num_threads()}, best of {args.repeats} "
@@ -70,7 +76,7 @@ def main(argv=None):
     )
     print(
         f"{'':11} {'skorch fit s':>16} {'torch fit s':>16} {'ratio':>6}   "
-        f"{'skorch s/epoch':>14} {'torch s/epoch':>14} {'ratio':>6}"
+        f"{'skorch s/epoch':>14} {'torch s/epoch':>14} {'ratio':>6} {'steps':>6}"
     )
     for name in args.methods:
         rows = []
@@ -93,7 +99,25 @@ def main(argv=None):
         fit, fit_cpu, bare, bare_cpu, epoch, bare_epoch = np.min(rows, axis=0)
         print(
             f"{name:11} {fit:7.2f} ({fit_cpu:6.2f}) {bare:7.2f} ({bare_cpu:6.2f}) "
-            f"{fit / bare:6.2f}   {epoch:14.4f} {bare_epoch:14.4f} {epoch / bare_epoch:6.2f}"
+            f"{fit / bare:6.2f}   {epoch:14.4f} {bare_epoch:14.4f} {epoch / bare_epoch:6.2f} "
+            f"{-(-len(X) // hasher.batch_size):6d}"
+        )
+    if args.wsih:
+        rows = []
+        for repeat in range(args.repeats):
+            hasher = WSIHHasher(
+                n_bits=args.n_bits, web_set=WebSet(X_web, y_web), stage1_epochs=args.epochs,
+                stage2_epochs=args.epochs, device="cpu", random_state=repeat,
+            )  # fmt: skip
+            wall, cpu = time.perf_counter(), time.process_time()
+            hasher.fit(X)
+            fit, fit_cpu = time.perf_counter() - wall, time.process_time() - cpu
+            rows.append((fit, fit_cpu, np.median(hasher.net_.history[1:, "dur"])))
+        fit, fit_cpu, epoch = np.min(rows, axis=0)
+        steps = -(-len(X) // hasher.stage2_batch_size)
+        print(
+            f"{'WSIH':11} {fit:7.2f} ({fit_cpu:6.2f}) {'':16} {'':6}   {epoch:14.4f} {'':14} "
+            f"{'':6} {steps:6d}"
         )
 
 

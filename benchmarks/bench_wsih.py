@@ -87,7 +87,8 @@ def bare_loop(
             xb, yb = X[idx], y[idx]
             optimizer.zero_grad()
             out = module(xb) if frozen is None else module(xb, frozen=frozen[idx])
-            loss, _ = criterion(out, yb)
+            loss = criterion(out, yb)
+            loss = loss[0] if isinstance(loss, tuple) else loss  # (total, terms) or the loss
             loss.backward()
             optimizer.step()
             loss.item()

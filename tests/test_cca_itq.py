@@ -218,14 +218,21 @@ def test_tags_and_labels_beat_itq_on_mirflickr():
 
 
 def test_benchmark_command_skips_code_lengths_beyond_the_tags_rank(tmp_path, capsys):
-    """Digits' simulated tags have 30 columns: CCA-ITQ gives 16 bits, not 32 (logged, no row)."""
-    import json
+    """Digits' simulated tags have 30 columns: CCA-ITQ gives 16 bits, not 32.
 
-    from skhash.__main__ import main
+    Asked for by name (``--methods CCA-ITQ --bits 32``) that is a usage error
+    before any fit; in a run of several methods the 32-bit row is skipped and
+    the log says why.
+    """
+    from skhash.__main__ import load_digits_benchmark, main, run_benchmark
 
-    out = tmp_path / "results"
-    assert main(["--methods", "CCA-ITQ", "--bits", "16", "32", "--output", str(out)]) == 0
-    log = capsys.readouterr().err
-    assert "CCA-ITQ  32 bits: skipped: n_bits=32 exceeds the 30 canonical directions" in log
-    results = json.loads((out / "results.json").read_text())["results"]
-    assert [(r["method"], r["n_bits"]) for r in results] == [("CCA-ITQ", 16)]
+    with pytest.raises(SystemExit) as info:
+        main(["--methods", "CCA-ITQ", "--bits", "16", "32", "--output", str(tmp_path / "r")])
+    assert info.value.code == 2
+    assert "argument --bits: 32 is too long for CCA-ITQ" in capsys.readouterr().err
+    assert not any((tmp_path / "r").glob("*"))  # nothing fitted, nothing written
+
+    data = load_digits_benchmark(n_queries=300, random_state=0)
+    rows, _ = run_benchmark(data, methods=["CCA-ITQ"], bits=(16, 32), verbose=1)
+    assert "CCA-ITQ  32 bits: skipped: CCA-ITQ learns at most 30 bits" in capsys.readouterr().err
+    assert [(r["method"], r["n_bits"]) for r in rows] == [("CCA-ITQ", 16)]

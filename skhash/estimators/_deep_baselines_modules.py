@@ -2,7 +2,8 @@
 
 Each method is a network on pretrained features (:class:`FeatureMLP`) and a loss
 whose ``forward(h, x)`` takes the network's real-valued output ``h`` and the
-batch's input features ``x`` and returns ``(total, terms)``. The methods'
+batch's input features ``x`` and returns the loss, or ``(total, terms)`` when it
+has several terms (GreedyHash). The methods'
 special layers (GreedyHash's sign with the straight-through backward, the
 bi-half layer) are applied inside the losses, in training only: the codes are
 ``sign(h)`` in every method, as in the authors' code.
@@ -13,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._torch import Linear, matmul
 from ._wsih_modules import _WeightedLoss
 
 __all__ = [
@@ -34,6 +36,9 @@ __all__ = [
 class FeatureMLP(nn.Module):
     """Hidden ``Linear -> ReLU`` layers, then a ``Linear`` layer of ``n_bits`` units.
 
+    The linear layers are :class:`skhash.estimators._torch.Linear`, whose
+    results do not depend on torch's thread count.
+
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
     frozen pretrained features (GreedyHash and Bi-half train only it). With
     ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
@@ -44,9 +49,9 @@ class FeatureMLP(nn.Module):
         super().__init__()
         layers, width = [], n_features
         for size in hidden_sizes:
-            layers += [nn.Linear(width, size), nn.ReLU()]
+            layers += [Linear(width, size), nn.ReLU()]
             width = size
-        layers.append(nn.Linear(width, n_bits))
+        layers.append(Linear(width, n_bits))
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)
@@ -59,7 +64,7 @@ class FeatureMLP(nn.Module):
 def pairwise_cosine_distances(a):
     """``1 - cos(a_i, a_j)`` for every pair of rows of ``a`` (a batch: ``(n, n)``)."""
     a = F.normalize(a, dim=1)
-    return 1 - a @ a.T
+    return 1 - matmul(a, a.T)
 
 
 def ssdh_thresholds(X, alpha=2.0, beta=2.0, *, n_bins=100):
@@ -114,21 +119,21 @@ def ssdh_loss(h, S):
     unknown pairs (``S_ij = 0``) weigh nothing.
     """
     n, k = h.shape
-    return (S.abs() * (h @ h.T / k - S).pow(2)).sum() / n**2
+    return (S.abs() * (matmul(h, h.T) / k - S).pow(2)).sum() / n**2
 
 
-class SSDHLoss(_WeightedLoss):
-    """SSDH's loss on a batch: :func:`ssdh_loss` of ``h`` and the pair labels of ``x``."""
+class SSDHLoss(nn.Module):
+    """SSDH's loss on a batch: :func:`ssdh_loss` of ``h`` and the pair labels of ``x``.
 
-    names = ("pairwise",)
+    A single term, returned alone (it is the training loss of the history).
+    """
 
-    def __init__(self, d_l=0.0, d_r=1.0, pairwise_weight=1.0):
+    def __init__(self, d_l=0.0, d_r=1.0):
         super().__init__()
         self.d_l, self.d_r = d_l, d_r
-        self.pairwise_weight = pairwise_weight
 
     def forward(self, h, x):
-        return self.combine([ssdh_loss(h, ssdh_labels(x, self.d_l, self.d_r))])
+        return ssdh_loss(h, ssdh_labels(x, self.d_l, self.d_r))
 
 
 # -- GreedyHash -----------------------------------------------------------------
@@ -237,16 +242,15 @@ def bihalf(h, gamma=6.0):
     return _BiHalf.apply(h, gamma)
 
 
-class BiHalfLoss(_WeightedLoss):
-    """Bi-half's loss: ``MSE(cos(b_i, b_{i+m}), cos(x_i, x_{i+m}))``, ``b = bihalf(h, gamma)``."""
+class BiHalfLoss(nn.Module):
+    """Bi-half's loss: ``MSE(cos(b_i, b_{i+m}), cos(x_i, x_{i+m}))``, ``b = bihalf(h, gamma)``.
 
-    names = ("similarity",)
+    A single term, returned alone (it is the training loss of the history).
+    """
 
-    def __init__(self, gamma=6.0, similarity_weight=1.0):
+    def __init__(self, gamma=6.0):
         super().__init__()
         self.gamma = gamma
-        self.similarity_weight = similarity_weight
 
     def forward(self, h, x):
-        b = bihalf(h, self.gamma)
-        return self.combine([half_pair_similarity_loss(b, x)])
+        return half_pair_similarity_loss(bihalf(h, self.gamma), x)

@@ -60,7 +60,7 @@ class BiHalfHasher(FeatureNetHasher):
     ----------
     net_ : skorch.NeuralNet
         The trained network; ``net_.history`` holds the per-epoch loss
-        (``similarity``).
+        (``train_loss``).
     hidden_sizes_ : tuple of int
         The hidden widths used.
     device_ : str

@@ -65,7 +65,7 @@ class SSDHHasher(FeatureNetHasher):
         than ``d_r`` dissimilar.
     net_ : skorch.NeuralNet
         The trained network; ``net_.history`` holds the per-epoch loss
-        (``pairwise``).
+        (``train_loss``).
     hidden_sizes_ : tuple of int
         The hidden widths used.
     device_ : str
