@@ -44,6 +44,9 @@ class GreedyHashHasher(FeatureNetHasher):
         SGD momentum (the authors' code).
     weight_decay : float, default=5e-4
         SGD weight decay (the authors' code).
+    center : bool, default=True
+        Subtract the training features' mean from every input (at fit and at
+        transform) before the network and the feature similarities; see Notes.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks of the training (deep-copied at ``fit``).
     validation_fraction : float in (0, 1) or None, default=None
@@ -63,6 +66,9 @@ class GreedyHashHasher(FeatureNetHasher):
         (``similarity``, ``quantization``).
     hidden_sizes_ : tuple of int
         The hidden widths used.
+    mean_ : ndarray of shape (n_features,) or None
+        The training features' mean, subtracted from every input; ``None``
+        when ``center=False``.
     device_ : str
         The torch device used.
     n_features_in_ : int
@@ -131,6 +137,7 @@ class GreedyHashHasher(FeatureNetHasher):
         lr: float = 1e-3,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
+        center: bool = True,
         callbacks: list | None = None,
         validation_fraction: float | None = None,
         device: str = "auto",
@@ -146,6 +153,7 @@ class GreedyHashHasher(FeatureNetHasher):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.center = center
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
         self.device = device

@@ -46,6 +46,9 @@ class SSDHHasher(FeatureNetHasher):
         SGD momentum.
     weight_decay : float, default=1e-5
         SGD weight decay.
+    center : bool, default=True
+        Subtract the training features' mean from every input (at fit and at
+        transform) before the network and the feature similarities; see Notes.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks of the training (deep-copied at ``fit``).
     validation_fraction : float in (0, 1) or None, default=None
@@ -68,6 +71,9 @@ class SSDHHasher(FeatureNetHasher):
         (``train_loss``).
     hidden_sizes_ : tuple of int
         The hidden widths used.
+    mean_ : ndarray of shape (n_features,) or None
+        The training features' mean, subtracted from every input; ``None``
+        when ``center=False``.
     device_ : str
         The torch device used.
     n_features_in_ : int
@@ -149,6 +155,7 @@ class SSDHHasher(FeatureNetHasher):
         lr: float = 1e-2,
         momentum: float = 0.9,
         weight_decay: float = 1e-5,
+        center: bool = True,
         callbacks: list | None = None,
         validation_fraction: float | None = None,
         device: str = "auto",
@@ -165,6 +172,7 @@ class SSDHHasher(FeatureNetHasher):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.center = center
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
         self.device = device
