@@ -62,7 +62,11 @@ def test_hidden_layers_and_bad_hidden_sizes(cls, X):
 
 def test_ssdh_thresholds_come_from_a_bounded_sample(X):
     full = SSDHHasher(n_bits=8, random_state=0, **FAST).fit(X)
-    assert full.thresholds_ == pytest.approx(ssdh_thresholds(X, 1.0, 1.0))
+    # of the centred features (the float32 copy the network gets)
+    centred = X.astype(np.float32) - X.mean(axis=0).astype(np.float32)
+    assert full.thresholds_ == pytest.approx(ssdh_thresholds(centred, 1.0, 1.0))
+    raw = SSDHHasher(n_bits=8, center=False, random_state=0, **FAST).fit(X)
+    assert raw.thresholds_ == pytest.approx(ssdh_thresholds(X, 1.0, 1.0))
     d_l, d_r = full.thresholds_
     assert d_l < d_r
     # a sample of 50 of the 120 rows: other thresholds, drawn from random_state
