@@ -84,6 +84,7 @@ _AGH_TOO_FEW_SAMPLES = {
     "error names the eigenvalues, not 'n_features = 1'",
 }
 
+
 def expected_failed_checks(estimator):
     if isinstance(estimator, (PCAHasher, ITQHasher)):
         reason = "needs n_features >= n_bits = 8; the check's data has fewer features"
