@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/deep_baselines_validation.py [--datasets mirflickr cifar10]
+    python benchmarks/deep_baselines_validation.py [--datasets mirflickr cifar10 digits]
         [--methods SSDH GreedyHash BiHalf] [--lr 1e-4 1e-3] [--bits 32] [--seed 0]
 
 The settings are those of ``benchmarks/wsih_real.py`` with ``split="validation"``:
@@ -12,7 +12,10 @@ its defaults and the web set; the curve is that of stage 2); a callback
 evaluates the mAP over the whole Hamming ranking every ``--every`` epochs, with
 the training seconds so far, so one fit gives the whole curve. The defaults of
 ``SSDHHasher``, ``GreedyHashHasher`` and ``BiHalfHasher`` were chosen from
-these curves; WSIH's curve answers how long it trains to reach their mAP.
+these curves (``--param center=False`` against the default ``center=True``
+compares raw and centred inputs; ``digits``: 300 of the digits benchmark's
+training images as queries); WSIH's curve answers how long it trains to
+reach their mAP.
 """
 
 import argparse
