@@ -84,14 +84,6 @@ _AGH_TOO_FEW_SAMPLES = {
     "error names the eigenvalues, not 'n_features = 1'",
 }
 
-# These checks fit on 2 features drawn around 100: GreedyHash's cubic quantisation penalty
-# |h - sign(h)|^3 then grows faster than SGD can follow and the fit stops with a
-# DivergedFitError asking to scale the features (the documented behaviour, tested in
-# tests/test_deep_baselines.py). What the checks test is exercised there on scaled data.
-_GREEDYHASH_DIVERGES_AT_LOC_100 = (
-    "check_fit_check_is_fitted check_fit_idempotent check_n_features_in"
-).split()
-
 
 def expected_failed_checks(estimator):
     if isinstance(estimator, (PCAHasher, ITQHasher)):
@@ -102,9 +94,6 @@ def expected_failed_checks(estimator):
         return dict.fromkeys(_NEEDS_N_CLASSES_GT_N_BITS, reason)
     if isinstance(estimator, AGHHasher):
         return _AGH_TOO_FEW_SAMPLES
-    if isinstance(estimator, GreedyHashHasher):
-        reason = "features around 100 make the cubic penalty diverge (DivergedFitError)"
-        return dict.fromkeys(_GREEDYHASH_DIVERGES_AT_LOC_100, reason)
     return {}
 
 

@@ -3,6 +3,7 @@
 from abc import abstractmethod
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
@@ -29,6 +30,13 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
     the parameters below in ``__init__``. The network is trained by SGD with
     momentum and weight decay, as in the three papers, through the shared
     skorch plumbing of :mod:`skhash.estimators._torch`.
+
+    With ``center=True`` the training features' mean ``mean_`` is subtracted
+    from every input, at fit and at transform, before the network and before
+    the feature similarities of the losses (and SSDH's thresholds): the
+    criterion, the network and ``_criterion`` all see centred features. The
+    centred features are one float32 copy of ``X`` (the precision the network
+    computes in anyway), never a float64 one.
     """
 
     _parameter_constraints: dict = {
@@ -40,6 +48,7 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "center": ["boolean"],
     }
     _tanh = False
 
@@ -50,6 +59,8 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
     def _fit(self, X, y, random_state):
         self.device_ = resolve_device(self.device)
         self.hidden_sizes_ = self._check_hidden_sizes()
+        self.mean_ = X.mean(axis=0, dtype=np.float64) if self.center else None
+        X = self._centred(X)
         criterion, criterion_params = self._criterion(X, random_state)
         seed = torch_seed(random_state)
         name = type(self).__name__
@@ -85,5 +96,13 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
             )
         return tuple(int(w) for w in sizes)
 
+    def _centred(self, X):
+        """``X - mean_`` as float32 (``X`` itself when ``center=False``)."""
+        if self.mean_ is None:
+            return X
+        centred = np.array(X, dtype=np.float32)  # always a copy: never modify the caller's X
+        centred -= self.mean_.astype(np.float32)
+        return centred
+
     def _project(self, X):
-        return predict_in_batches(self.net_, X)
+        return predict_in_batches(self.net_, self._centred(X))
