@@ -316,8 +316,8 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisations, dropout, shuffling and validation splits
         of both stages. The global numpy and torch random states are neither
-        used nor modified. On a given device and torch version, the same seed
-        gives the same codes at any number of torch threads.
+        used nor modified. On a given machine, device, torch build and thread
+        count, the same seed gives the same codes (see :ref:`reproducibility`).
     verbose : int, default=0
         If positive, print the per-epoch losses of both stages (skorch's
         epoch tables, without colour codes when stdout is not a terminal) and
@@ -496,6 +496,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         """
         X = self._validate_fit_input(X)
         self._fit(X, y, _check_random_state(self.random_state))
+        self._check_fitted_codes(X)
         return self
 
     def _fit(self, X, y, random_state):
