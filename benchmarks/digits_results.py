@@ -1,4 +1,4 @@
-"""Run the main job on digits and commit its ``results.json`` as ``benchmarks/digits_results.json``.
+"""Run the main job on digits and keep its results as ``benchmarks/digits_results.json``.
 
 The README's and the docs' digits table is rendered from that file
 (``docs/_ext/skhash_results.py``); ``tests/test_results_tables.py`` fails when
@@ -10,11 +10,13 @@ after a change to a hasher or to the benchmark, from the repository root::
 It runs ``python -m skhash --n-threads 1 -q`` (every method, 16, 32 and 64
 bits, random state 0) in a temporary folder and copies the ``results.json``
 the command wrote, adding ``commit``: the git commit of the skhash source run
-(``+dirty`` when ``skhash/`` had uncommitted changes).
+(``+dirty`` when ``skhash/`` had uncommitted changes), and its precision-recall
+figure as ``benchmarks/digits_precision_recall.png`` (shown on the docs' page).
 """
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "digits_results.json"
+FIGURE = "digits_precision_recall.png"
 COMMAND = [sys.executable, "-m", "skhash", "--n-threads", "1", "-q"]
 
 
@@ -46,6 +49,8 @@ def main(argv=None):
         folder = Path(tmp) / "results"
         subprocess.run([*COMMAND, "--output", str(folder)], cwd=ROOT, check=True)
         results = json.loads((folder / "results.json").read_text())
+        figure = args.output.with_name(FIGURE)
+        shutil.copyfile(folder / "precision_recall.png", figure)
     # The folder was temporary: record the command as a reader would type it.
     command = [part for part in results.get("command", []) if part != str(folder)]
     if command[-1:] == ["--output"]:
@@ -54,7 +59,7 @@ def main(argv=None):
     results.get("arguments", {}).pop("output", None)
     results["commit"] = source_commit()
     args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output} and {figure}")
     return 0
 
 
