@@ -110,6 +110,8 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
+# The theme's scripts report an empty mode as a console error on a first visit.
+html_context = {"default_mode": "auto"}
 # No sidebar of links on the front page (it lists every page itself).
 html_sidebars = {"index": []}
 html_static_path = ["_static"]
