@@ -213,6 +213,22 @@ def test_readme_and_front_page_list_every_hasher():
         assert len([c for c in line.strip("|").split("|") if c.strip()]) == 4, line
 
 
+def test_readme_families_are_the_front_page_sections():
+    # Each hasher's family in the README is the section of the front page that lists it.
+    front = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
+    section_of = {}
+    section = None
+    lines = front.splitlines()
+    for line, underline in zip(lines, lines[1:] + [""], strict=True):
+        if underline and set(underline) == {"-"} and len(underline) == len(line):
+            section = line.lower()
+        for name in re.findall(r":class:`~skhash\.(\w+Hasher)`", line):
+            section_of.setdefault(name, section)
+    for line in README.splitlines():
+        if match := re.match(r"\| `(\w+Hasher)` \| ([\w ]+) \|", line):
+            assert section_of.get(match.group(1)) == match.group(2).strip(), line
+
+
 def test_readme_commands_are_the_two_commands():
     blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
     main = 'pip install torch==2.13.0 && pip install -e ".[all]" && python -m skhash'

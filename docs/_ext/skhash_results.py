@@ -411,7 +411,8 @@ def provenance_text(name):
     """One reStructuredText paragraph: which command printed the file, at which commit, where."""
     info = provenance(name)
     text = (
-        f"Printed by ``{info['command']}`` at commit {info['commit']}, on {info['machine']}"
+        f"Printed by ``{info['command']}`` at commit{'s' if ',' in info['commit'] else ''} "
+        f"{info['commit']}, on {info['machine']}"
         + (f", {info['date']}" if info.get("date") else "")
         + f" (``benchmarks/{name}``)."
     )
