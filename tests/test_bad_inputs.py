@@ -902,7 +902,8 @@ def _threads_after_cli():
 # squared values (covariances, distances, batch statistics) names X, instead of numpy's
 # "Eigenvalues did not converge", scipy's "array must not contain infs or NaNs", silent NaN
 # codes or a generic NaN-projection error.
-_TOO_LARGE = r"Input X holds values too large for the computation of \w+Hasher"
+# (the deep hashers, which compute in float32, reject float64 values beyond its range first)
+_TOO_LARGE = r"Input X holds values (too large for the computation of \w+Hasher|beyond the range)"
 _SECOND_MOMENT_HASHERS = {
     "ITQ": lambda: ITQHasher(n_bits=8, random_state=0),
     "PCAH": lambda: PCAHasher(n_bits=8),

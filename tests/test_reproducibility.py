@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from _reproducibility import seed_tolerance  # noqa: E402
-from test_global_state import HASHERS, X, Y, discovered_hashers, make_hasher  # noqa: E402
+from test_global_state import HASHERS, X, discovered_hashers, make_hasher  # noqa: E402
 
 from skhash import WebSet  # noqa: E402
 from skhash._threads import thread_limits  # noqa: E402

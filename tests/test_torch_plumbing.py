@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _reproducibility import seed_tolerance
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
@@ -24,8 +25,6 @@ from skhash.estimators.ssdh import SSDHHasher
 from skhash.estimators.wsih import WebSet, WSIHHasher
 from skhash.exceptions import ConstantBitsWarning, DivergedFitError
 from skhash.metrics import map_scorer
-
-from _reproducibility import seed_tolerance
 
 
 @pytest.fixture(autouse=True)
@@ -264,7 +263,9 @@ def test_a_constant_bit_warns():
             hasher.fit(X)
 
 
-@pytest.mark.parametrize("weight, what", [(2e19, "grew to 2e+19"), (float("inf"), "became non-finite")])
+@pytest.mark.parametrize(
+    "weight, what", [(2e19, "grew to 2e+19"), (float("inf"), "became non-finite")]
+)
 def test_weights_beyond_float32_products_count_as_diverged(weight, what):
     """A weight whose products overflow float32 is caught after the epoch, whether or not the
     loss showed an inf (a saturated tanh can hide it, depending on the processor)."""

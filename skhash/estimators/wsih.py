@@ -606,7 +606,11 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
                 f"web_set must be a WebSet or a tuple (X_web, y_web); got a tuple of "
                 f"{len(self.web_set)} items."
             )
-        X_web = check_array(X_web, dtype=np.float32, input_name="web_set X", ensure_min_samples=4)
+        X_web = check_array(
+            X_web, dtype=[np.float64, np.float32], input_name="web_set X", ensure_min_samples=4
+        )
+        self._check_compute_range(X_web, name="web_set X")  # before a cast to float32 overflows
+        X_web = X_web.astype(np.float32, copy=False)
         y_web = column_or_1d(y_web, warn=True)
         if y_web.dtype.kind in "fc":
             _assert_all_finite(y_web, input_name="web_set y")
