@@ -34,7 +34,7 @@ from .._gallery import (
     top_k_results,
 )
 from ..codes import check_packed_codes
-from ..index import _check_int
+from ..index._common import check_int as _check_int
 
 __all__ = ["gallery_results", "write_report"]
 
