@@ -120,7 +120,7 @@ def benchmark_parser() -> argparse.ArgumentParser:
             "table (mean ± std over the random states) and save the results, the\n"
             "precision-recall curves and an HTML report.\n\n"
             "subcommands:\n"
-            "  compare   compare the methods in the DSTDH and WSIH papers' settings,\n"
+            "  compare   compare the methods in two papers' settings, social and webly,\n"
             "            resumable (python -m skhash compare --help)"
         ),
         epilog="\n\n".join([_methods_text(), _files_text(), EXAMPLES]),
@@ -311,30 +311,54 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m skhash compare",
         formatter_class=_formatter,
-        description="Compare skhash's hashers in the DSTDH and WSIH papers' settings "
-        "(resumable: results are stored in a JSON file as they are measured).",
+        description=(
+            "Compare skhash's hashers in the DSTDH and WSIH papers' settings: social\n"
+            "(MIRFlickr-25K with user tags) and webly (MIRFlickr-25K and CIFAR-10 with a web\n"
+            "set). Each method enters the settings whose side information it learns from\n"
+            "(features alone: all). Resumable: each result is stored in the --results file as\n"
+            "it is measured."
+        ),
+        epilog="example:\n  python -m skhash compare --mirflickr-home ~/data/mirflickr "
+        "--cifar10-home ~/data/cifar-10",
     )
     parser.add_argument(
-        "--settings", nargs="+", choices=compare.SETTINGS, default=list(compare.SETTINGS)
+        "--settings",
+        nargs="+",
+        choices=compare.SETTINGS,
+        default=list(compare.SETTINGS),
+        help="paper settings to fill (default: both)",
     )
-    parser.add_argument("--mirflickr-home", type=Path, default=None, help="MIRFlickr-25K folder")
-    parser.add_argument("--cifar10-home", type=Path, default=None, help="CIFAR-10 folder")
+    parser.add_argument(
+        "--mirflickr-home", type=Path, default=None, metavar="DIR", help="MIRFlickr-25K folder"
+    )
+    parser.add_argument(
+        "--cifar10-home", type=Path, default=None, metavar="DIR", help="CIFAR-10 folder"
+    )
     parser.add_argument(
         "--methods",
         nargs="+",
         choices=METHODS,
         default=None,
-        help="registry methods to run (default: every one that applies to a setting)",
+        metavar="NAME",
+        help="methods to run, named as in python -m skhash --help (default: every one that "
+        "applies to a setting)",
     )
-    parser.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--random-state", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--bits", type=int, nargs="+", default=[16, 32, 64], metavar="N",
+        help="code lengths (default 16 32 64)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random-state", type=int, nargs="+", default=[0, 1, 2], metavar="SEED",
+        help="random states (default 0 1 2)",
+    )  # fmt: skip
     parser.add_argument(
         "--results",
         type=Path,
         default=Path("compare_results.json"),
+        metavar="FILE",
         help="JSON file of results, read and updated (default compare_results.json)",
     )
-    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR", help="feature cache")
     parser.add_argument(
         "--table-only",
         action="store_true",

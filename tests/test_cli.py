@@ -1,7 +1,11 @@
 """The benchmark command."""
 
+import contextlib
 import csv
+import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,6 +155,53 @@ def test_run_from_python_returns_the_table():
     assert info.value.flag == "--n-queries"
     with pytest.raises(UsageError, match="128 is too long for PCAH"):
         run(["PCAH"], n_bits=128)
+
+
+HELP_FILE = Path(__file__).resolve().parents[1] / "docs" / "_static" / "cli_help.txt"
+
+
+def _help(monkeypatch, *args):
+    """``python -m skhash --help`` as printed on a wide terminal."""
+    monkeypatch.setenv("COLUMNS", "200")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as info:
+        main([*args, "--help"])
+    assert info.value.code == 0
+    return out.getvalue()
+
+
+def test_help_names_subcommands_methods_files_and_examples(monkeypatch):
+    from skhash.benchmark import FAMILIES, FILES, METHODS
+
+    text = _help(monkeypatch)
+    lines = text.splitlines()
+    assert max(map(len, lines)) < 100
+    body, _, examples = text.partition("\nexamples:\n")
+    assert "compare" in body.split("options:")[0]  # the subcommand, before the options
+    for name in METHODS:  # each method named once, in its family's line
+        assert len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", body)) == 1, name
+        (line,) = [
+            line
+            for line in body.splitlines()
+            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)
+        ]
+        assert line.lstrip().startswith(METHODS[name].family)
+    for family in FAMILIES:
+        assert f"  {family}  " in body
+    for file in FILES:
+        assert re.search(rf"^  {re.escape(file)} ", body, re.M)
+    example_lines = examples.rstrip("\n").splitlines()
+    assert len(example_lines) == 3
+    assert all(line.startswith("  python -m skhash ") for line in example_lines)
+    compare_help = _help(monkeypatch, "compare")
+    assert max(map(len, compare_help.splitlines())) < 100 and "CCA-ITQ" not in compare_help
+
+
+def test_committed_help_text_is_current(monkeypatch):
+    assert HELP_FILE.read_text() == _help(monkeypatch), (
+        "docs/_static/cli_help.txt is out of date: COLUMNS=200 python -m skhash --help > "
+        "docs/_static/cli_help.txt"
+    )
 
 
 def _run(out, *extra):
