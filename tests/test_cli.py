@@ -204,6 +204,83 @@ def test_committed_help_text_is_current(monkeypatch):
     )
 
 
+def _fake_curves(methods, bits):
+    rng = np.random.default_rng(0)
+    curves = {}
+    for method in methods:
+        for n_bits in bits:
+            recall = np.sort(rng.random(50))
+            curves[method, n_bits] = (1 - 0.5 * recall, recall)
+    return curves
+
+
+def _style(line):
+    return (line.get_color(), line.get_linestyle(), line.get_marker())
+
+
+def test_figure_gives_each_method_one_distinct_colour_and_one_legend_outside():
+    from matplotlib.colors import to_rgb
+
+    from skhash.benchmark import METHODS
+    from skhash.benchmark.figure import PALETTE, method_styles, precision_recall_figure
+
+    # every registered method and three more (a registry grown by 3)
+    methods = [*METHODS, "new1", "new2", "new3"]
+    bits = (16, 32, 64)
+    curves = _fake_curves(methods, bits)
+    del curves["SDH", 64]  # a panel without one method
+    mean_ap = dict.fromkeys(curves, 0.5)
+    figure = precision_recall_figure(curves, mean_average_precision=mean_ap)
+    styles = {}
+    for ax in figure.axes:
+        lines = ax.get_lines()
+        colors = [to_rgb(line.get_color()) for line in lines]
+        assert len(set(colors)) == len(colors)  # distinct within a panel
+        assert ax.get_legend() is None  # no legend inside a panel
+        for line in lines:
+            name = line.get_label().split(" (")[0]
+            assert styles.setdefault(name, _style(line)) == _style(line)  # same across panels
+    assert len(styles) == len(methods) and len(figure.axes) == 3
+    assert len(PALETTE) >= len(methods)
+    # the legend: once, outside every panel, each method once with its panel's style
+    (legend,) = figure.legends
+    figure.draw_without_rendering()  # the constrained layout places the legend
+    box = legend.get_window_extent()
+    assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
+    assert figure.bbox.y0 <= box.y0 and box.y1 <= figure.bbox.y1
+    for ax in figure.axes:
+        assert box.x0 > ax.get_window_extent().x1
+    texts = [t.get_text() for t in legend.get_texts()]
+    for name in methods:
+        (i,) = [i for i, text in enumerate(texts) if text.split()[0] == name]
+        assert _style(legend.legend_handles[i]) == styles[name]
+    # a method keeps its style in a figure of fewer methods (the report's, one code length)
+    alone = method_styles(["WSIH"])["WSIH"]
+    assert (alone["color"], alone["linestyle"], alone["marker"]) == styles["WSIH"]
+
+
+def test_report_curves_keep_the_figures_colours(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from skhash.benchmark.figure import method_styles
+    from skhash.benchmark.report import write_report
+
+    curves = _fake_curves(["LSH", "ITQ", "WSIH"], (16, 32))
+    rows = [{"method": m, "n_bits": b, "mAP": 0.5} for m, b in curves]
+    page = write_report(tmp_path, rows, curves=curves).read_text()
+    images = re.findall(r'<figure class="pr"><img src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 2
+    for data in images:
+        pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+        seen = {tuple(p) for p in pixels.reshape(-1, 3)}
+        for style in method_styles(["LSH", "ITQ", "WSIH"]).values():
+            rgb = tuple(int(style["color"][i : i + 2], 16) for i in (1, 3, 5))
+            assert rgb in seen  # each method's colour is drawn in each code length's figure
+
+
 def _run(out, *extra):
     return main(["--methods", "LSH", "ITQ", "--bits", "16", "--output", str(out), *extra])
 

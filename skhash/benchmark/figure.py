@@ -142,7 +142,9 @@ def precision_recall_figure(
     bits = sorted({n_bits for _, n_bits in curves})
     methods = _ordered(method for method, _ in curves)
     styles = method_styles(methods)
-    figure = Figure(figsize=(3.6 * max(len(bits), 1) + 3.4, 4.0), layout="constrained")
+    n_entries = len(methods) + len({METHODS[m].family if m in METHODS else "" for m in methods})
+    height = max(4.0, 0.9 + 0.17 * n_entries)  # the legend's rows fit in the figure
+    figure = Figure(figsize=(3.6 * max(len(bits), 1) + 3.4, height), layout="constrained")
     axes = figure.subplots(1, max(len(bits), 1), squeeze=False)[0]
     for ax, n_bits in zip(axes, bits, strict=False):
         for method in methods:

@@ -287,7 +287,7 @@ def _curve_figure(curves, n_bits):
     from .figure import precision_recall_figure
 
     figure = precision_recall_figure({key: c for key, c in curves.items() if key[1] == n_bits})
-    figure.set_size_inches(6.4, 4.0)
+    figure.set_size_inches(6.4, max(4.0, figure.get_figheight()))
     return _png_of_figure(figure)
 
 
