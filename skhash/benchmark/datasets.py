@@ -25,6 +25,7 @@ __all__ = [
     "load_mirflickr_benchmark",
 ]
 
+#: The benchmark datasets (``--dataset``).
 DATASETS = ("digits", "mirflickr25k", "cifar10")
 
 _DIGITS_SIZE = 1797

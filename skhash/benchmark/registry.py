@@ -6,22 +6,24 @@ figure and ``--methods``) to a :class:`Method`. The command line
 (``python -m skhash compare``) all read it; the ``--help`` text, its grouping by
 family, the figure's colours and the comparison's settings follow from it.
 
-How to register a hasher
-------------------------
-Add one entry to the tuple ``_ENTRIES`` below, in its family's block::
+**How to register a hasher.** Add one entry to the tuple ``_ENTRIES`` at the
+end of this module (``skhash/benchmark/registry.py``), in its family's block::
 
     Method("DPSH", "DPSHHasher", "supervised", "features and labels"),
 
 - ``name``: a short name, unique in the registry (the paper's name).
-- ``estimator``: the class's name as exported by :mod:`skhash` (resolved when
+- ``estimator``: the class's name as exported by ``skhash`` (resolved when
   the method is first built, so that ``import skhash.benchmark`` does not import
-  torch), or the class itself.
+  torch), or the class itself. The class must be in ``skhash.__all__`` (a
+  hasher importing torch also in ``skhash._LAZY``, which imports it on first
+  access).
 - ``family``: one of ``FAMILIES``: ``"classical unsupervised"``,
   ``"deep unsupervised"``, ``"weakly supervised"`` or ``"supervised"``.
 - ``learns_from``: one of ``LEARNS_FROM``. It says what the benchmark gives
   the hasher: ``"features and tags"`` passes the training images' tags as
   ``fit(X, tags=...)``, ``"features and labels"`` their labels as
-  ``fit(X, y)``, ``"features and a web set"`` a
+  ``fit(X, y)`` (digits and CIFAR-10: one class a sample; MIRFlickr-25K: a
+  binary matrix of the 24 concepts, several a photo), ``"features and a web set"`` a
   :class:`~skhash.WebSet` as the ``web_set`` parameter; ``"features"`` and
   ``"nothing"`` give ``X`` alone. It also decides the comparison settings the
   method enters (:mod:`skhash.benchmark.compare`).
@@ -53,6 +55,7 @@ from sklearn.utils import Bunch
 
 __all__ = ["FAMILIES", "LEARNS_FROM", "METHODS", "Method", "make_hasher"]
 
+#: The families of methods, in the order of tables, figures and ``--help``.
 FAMILIES = ("classical unsupervised", "deep unsupervised", "weakly supervised", "supervised")
 # What a method learns from -> the side input the benchmark gives it (None: X alone).
 LEARNS_FROM = {
@@ -76,7 +79,7 @@ class Method:
     name : str
         The method's name in tables, figures and ``--methods``.
     estimator : str or type
-        The hasher's class, or its name in :mod:`skhash`.
+        The hasher's class, or its name in ``skhash``.
     family : str
         One of ``FAMILIES``.
     learns_from : str, default="features"
@@ -172,6 +175,7 @@ _ENTRIES = (
     Method("SDH", "SDHHasher", _SUPERVISED, "features and labels"),
 )
 
+#: The benchmark's methods by name, grouped by family: see :mod:`skhash.benchmark.registry`.
 METHODS: dict[str, Method] = {method.name: method for method in _ENTRIES}
 
 
@@ -187,7 +191,7 @@ def make_hasher(
     n_bits : int
         Code length.
     data : Bunch
-        A benchmark dataset (see :mod:`skhash.benchmark.datasets`).
+        A benchmark dataset (see :func:`~skhash.benchmark.load_benchmark`).
     random_state : int
         Seed of the hasher.
 

@@ -27,9 +27,10 @@ __all__ = [
     "summarize",
 ]
 
+#: The columns of the results table.
 COLUMNS = ("method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s")
 METRIC_COLUMNS = COLUMNS[2:]
-# The files a run writes, with what each holds (the --help text lists them).
+#: The files a run writes (:meth:`BenchmarkResults.save`), with what each holds.
 FILES = {
     "results.csv": "one row per method, code length and random state",
     "results.json": "the rows, their summary and the run's metadata (version, command, "

@@ -55,7 +55,7 @@ def _skip_reason(method: str, n_bits: int, hasher: Any, data: Bunch) -> str | No
 def run_benchmark(
     data: Bunch,
     *,
-    methods: Iterable[str] = METHODS,
+    methods: Iterable[str] | None = None,
     bits: Sequence[int] = (16, 32, 64),
     random_state: int = 0,
     verbose: int = 1,
@@ -71,9 +71,9 @@ def run_benchmark(
     Parameters
     ----------
     data : Bunch
-        A benchmark dataset (:mod:`skhash.benchmark.datasets`).
-    methods : iterable of str, default=all of ``METHODS``
-        Names of the registry.
+        A benchmark dataset (:func:`~skhash.benchmark.load_benchmark`).
+    methods : iterable of str, default=None
+        Names of the registry; ``None``: all of ``METHODS``.
     bits : sequence of int, default=(16, 32, 64)
         Code lengths.
     random_state : int, default=0
@@ -97,7 +97,7 @@ def run_benchmark(
     curves : dict
         ``(method, n_bits) -> (precision, recall)`` over the Hamming ranking.
     """
-    methods = list(methods)
+    methods = list(METHODS if methods is None else methods)
     rows: list[dict[str, Any]] = []
     curves: dict[tuple[str, int], tuple[Any, Any]] = {}
     total = len(methods) * len(bits)
@@ -228,7 +228,7 @@ def run(
         be able to learn every code length: otherwise
         :class:`~skhash.benchmark.UsageError` is raised before any fitting.
     dataset : {"digits", "mirflickr25k", "cifar10"}, default="digits"
-        The benchmark dataset (:mod:`skhash.benchmark.datasets`).
+        The benchmark dataset (:func:`~skhash.benchmark.load_benchmark`).
     n_bits : int or list of int, default=(16, 32, 64)
         Code lengths, multiples of 8.
     random_state : int or list of int, default=0

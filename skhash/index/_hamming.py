@@ -57,7 +57,7 @@ class HammingIndex(BaseEstimator):
         distance ``<= radius`` are returned.
     backend : {"auto", "numpy", "faiss", "ivf", "hnsw"}, default="auto"
         Search of :meth:`kneighbors`. Exact: ``"numpy"``, the compiled
-        kernels of this module (no sort and no heap: a counting selection per
+        kernels of skhash (no sort and no heap: a counting selection per
         query); ``"faiss"``, :class:`faiss.IndexBinaryFlat` (``pip install
         "scikit-hashing[search]"``), with the same results. Approximate, on faiss:
         ``"ivf"``, :class:`faiss.IndexBinaryIVF` (``nlist``, ``nprobe``);
