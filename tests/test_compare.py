@@ -70,3 +70,19 @@ def test_missing_seeds_are_marked_in_the_table():
         {"a": row}, ["webly"], methods=["LSH"], bits=(16, 32), random_states=(0, 1, 2)
     )
     assert "| LSH | features | 0.5000 (1 seed) | - |" in table
+
+
+def test_the_committed_results_file_still_loads_and_prints(capsys):
+    """``python -m skhash compare --table-only`` on benchmarks/compare_results.json."""
+    from pathlib import Path
+
+    from skhash.__main__ import main
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_results.json"
+    assert main(["compare", "--table-only", "--results", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "### social: MIRFlickr-25K, user tags" in out
+    assert "### webly: CIFAR-10, web set with CIFAR-10N 'worse' labels" in out
+    assert "| DSTDH | features + tags |" in out and "| WSIH | web set |" in out
+    with pytest.raises(SystemExit):  # fitting needs the datasets' folders
+        main(["compare", "--settings", "social"])
