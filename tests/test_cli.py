@@ -197,6 +197,17 @@ def test_help_names_subcommands_methods_files_and_examples(monkeypatch):
     assert max(map(len, compare_help.splitlines())) < 100 and "CCA-ITQ" not in compare_help
 
 
+def test_docs_figure_is_the_digits_runs_figure():
+    """docs/_static's figure is the one benchmarks/digits_results.py keeps with its results."""
+    root = Path(__file__).resolve().parents[1]
+    shown = root / "docs" / "_static" / "benchmark_precision_recall.png"
+    kept = root / "benchmarks" / "digits_precision_recall.png"
+    assert shown.read_bytes() == kept.read_bytes(), (
+        "after python benchmarks/digits_results.py: cp benchmarks/digits_precision_recall.png "
+        "docs/_static/benchmark_precision_recall.png"
+    )
+
+
 def test_committed_help_text_is_current(monkeypatch):
     assert HELP_FILE.read_text() == _help(monkeypatch), (
         "docs/_static/cli_help.txt is out of date: COLUMNS=200 python -m skhash --help > "
