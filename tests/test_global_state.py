@@ -53,7 +53,12 @@ HASHERS = {
     ),
     "WSIHHasher": (
         # 12 batch-norm updates: fewer can leave every sample on one code (DivergedFitError)
-        {"stage1_epochs": 1, "stage2_epochs": 3, "stage2_batch_size": 16, "hidden_sizes": (16,) * 3},
+        {
+            "stage1_epochs": 1,
+            "stage2_epochs": 3,
+            "stage2_batch_size": 16,
+            "hidden_sizes": (16,) * 3,
+        },
         {},
     ),
     "SSDHHasher": ({"max_epochs": 1, "hidden_sizes": (8,)}, {"y": Y}),
