@@ -326,49 +326,90 @@ def _pair_key(qw, dw, ql, dl, i, j, single, matlab):
     return 2 * _distance(qw, dw, i, j, matlab) + _relevant(ql, dl, i, j, single)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
+def _key_generic(qw, dw, ql, dl, i, j, single, matlab):
+    return _pair_key(qw, dw, ql, dl, i, j, single, matlab)
+
+
+@numba.njit(cache=True, inline="always")
+def _key_word_class(qw, dw, ql, dl, i, j, single, matlab):
+    """Codes of one word, exact distance, one class id."""
+    return 2 * popcount64(qw[i, 0] ^ dw[j, 0]) + (1 if ql[i, 0] == dl[j, 0] else 0)
+
+
+@numba.njit(cache=True, inline="always")
+def _key_word_mask(qw, dw, ql, dl, i, j, single, matlab):
+    """Codes of one word, exact distance, at most 64 label columns."""
+    return 2 * popcount64(qw[i, 0] ^ dw[j, 0]) + (1 if (ql[i, 0] & dl[j, 0]) != 0 else 0)
+
+
+# The database is visited as _STREAMS contiguous blocks side by side, each
+# counted in a histogram (and ranked) of its own: consecutive items are often
+# at the same distance, and one histogram would make every increment wait for
+# the previous one through memory. Four independent chains keep the core busy.
+_STREAMS = 4
+
+
+@numba.njit(cache=True, inline="always")
+def _count_keys(key, qw, dw, ql, dl, i, single, matlab, h, keys, store):
+    """Histogram ``h[b, key]`` of the keys of query ``i`` in each block ``b``.
+
+    Block ``b < 3`` holds items ``b * q .. (b + 1) * q - 1`` with ``q = n // 4``
+    and block 3 the rest; with ``store`` the key of item ``j`` is also
+    written to ``keys[j]``.
+    """
+    n_db = dw.shape[0]
+    q = n_db // 4
+    for t in range(q):
+        k0 = key(qw, dw, ql, dl, i, t, single, matlab)
+        k1 = key(qw, dw, ql, dl, i, q + t, single, matlab)
+        k2 = key(qw, dw, ql, dl, i, 2 * q + t, single, matlab)
+        k3 = key(qw, dw, ql, dl, i, 3 * q + t, single, matlab)
+        h[0, k0] += 1
+        h[1, k1] += 1
+        h[2, k2] += 1
+        h[3, k3] += 1
+        if store:
+            keys[t] = k0
+            keys[q + t] = k1
+            keys[2 * q + t] = k2
+            keys[3 * q + t] = k3
+    for j in range(4 * q, n_db):
+        k = key(qw, dw, ql, dl, i, j, single, matlab)
+        h[3, k] += 1
+        if store:
+            keys[j] = k
+
+
+@numba.njit(cache=True, inline="always")
 def _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, store):
     """Count the keys ``2 * distance + relevant`` of query ``i`` against every item.
 
-    ``h[key]`` is incremented for each database item; with ``store`` the key of
-    item ``j`` is also written to ``keys[j]``. The common cases (codes of at
-    most 64 bits, single labels or at most 64 label columns, exact distances)
-    run a loop specialised on them, several times faster than the generic one.
+    The common cases (codes of at most 64 bits, single labels or at most 64
+    label columns, exact distances) run a loop specialised on them, several
+    times faster than the generic one.
     """
-    n_db = dw.shape[0]
     if qw.shape[1] == 1 and ql.shape[1] == 1 and not matlab:
-        q0 = qw[i, 0]
-        l0 = ql[i, 0]
         if single:
-            for j in range(n_db):
-                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if l0 == dl[j, 0] else 0)
-                h[k] += 1
-                if store:
-                    keys[j] = k
+            _count_keys(_key_word_class, qw, dw, ql, dl, i, single, matlab, h, keys, store)
         else:
-            for j in range(n_db):
-                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if (l0 & dl[j, 0]) != 0 else 0)
-                h[k] += 1
-                if store:
-                    keys[j] = k
+            _count_keys(_key_word_mask, qw, dw, ql, dl, i, single, matlab, h, keys, store)
     else:
-        for j in range(n_db):
-            k = _pair_key(qw, dw, ql, dl, i, j, single, matlab)
-            h[k] += 1
-            if store:
-                keys[j] = k
+        _count_keys(_key_generic, qw, dw, ql, dl, i, single, matlab, h, keys, store)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _histogram_kernel(qw, dw, ql, dl, single, self_index, matlab, counts):
     no_keys = np.empty(0, dtype=np.uint16)
+    width = counts.shape[1]
     for i in numba.prange(qw.shape[0]):
-        h = np.zeros(counts.shape[1], dtype=np.int64)
+        h = np.zeros((_STREAMS, width), dtype=np.int64)
         _query_keys(qw, dw, ql, dl, i, single, matlab, h, no_keys, False)
         me = self_index[i]
         if me >= 0:
-            h[_pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
-        counts[i, :] = h
+            h[0, _pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
+        for k in range(width):
+            counts[i, k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
 
 
 @numba.njit(cache=True, inline="always")
@@ -386,48 +427,82 @@ def _first_cutoff_including(ks, rank):
 
 
 @numba.njit(cache=True, inline="always")
-def _group_starts(h, n_dist, next_rank, rel_before):
-    """Rank of the first item, and relevant items before it, of each distance."""
+def _block_starts(h, n_dist, next_rank, rel_before):
+    """Rank of the first item, and relevant items before it, of each distance in each block.
+
+    Items are ranked by distance, then by block, then by position in the
+    block: that is by distance, then by database index.
+    """
     total = 0
     total_rel = 0
     for d in range(n_dist):
-        next_rank[d] = total
-        rel_before[d] = total_rel
-        total += h[2 * d] + h[2 * d + 1]
-        total_rel += h[2 * d + 1]
+        for b in range(_STREAMS):
+            next_rank[b, d] = total
+            rel_before[b, d] = total_rel
+            total += h[b, 2 * d] + h[b, 2 * d + 1]
+            total_rel += h[b, 2 * d + 1]
 
 
 @numba.njit(cache=True, inline="always")
-def _stable_ap_pass(keys, start, stop, next_rank, rel_before, k_ap, inverse, acc, found):
-    """Visit items ``start..stop-1`` in database order, ranking them stably.
+def _stable_ap_step(k, b, next_rank, rel_before, k_ap, inverse):
+    """Rank one item of block ``b``; its term of the AP sum and whether it counts.
 
     Branch-free (relevance is unpredictable, mispredicted branches would
     dominate); ``inverse[rank] = 1 / (rank + 1)``.
     """
-    for j in range(start, stop):
-        k = keys[j]
-        d = k >> 1
-        r = k & 1
-        rank = next_rank[d]
-        next_rank[d] = rank + 1
-        rel_rank = rel_before[d] + r
-        rel_before[d] = rel_rank
-        inside = r if rank < k_ap else 0
-        found += inside
-        acc += (inside * rel_rank) * inverse[rank]
-    return acc, found
+    d = k >> 1
+    r = k & 1
+    rank = next_rank[b, d]
+    next_rank[b, d] = rank + 1
+    rel_rank = rel_before[b, d] + r
+    rel_before[b, d] = rel_rank
+    inside = r if rank < k_ap else 0
+    return (inside * rel_rank) * inverse[rank], inside
 
 
 @numba.njit(cache=True, inline="always")
-def _cutoff_pass(keys, start, stop, next_rank, ks, bucket):
-    """Count relevant items of ``start..stop-1`` by the first cut-off including their rank."""
-    for j in range(start, stop):
-        k = keys[j]
-        d = k >> 1
-        rank = next_rank[d]
-        next_rank[d] = rank + 1
-        if k & 1:
-            bucket[_first_cutoff_including(ks, rank)] += 1
+def _stable_ap_pass(keys, next_rank, rel_before, k_ap, inverse):
+    """Sum of ``precision@rank`` over the relevant ranks ``< k_ap``, and their number.
+
+    The blocks are visited side by side, each with its own ranks and sums.
+    """
+    n_db = keys.size
+    q = n_db // 4
+    a0 = a1 = a2 = a3 = 0.0
+    f0 = f1 = f2 = f3 = 0
+    for t in range(q):
+        x, y = _stable_ap_step(keys[t], 0, next_rank, rel_before, k_ap, inverse)
+        a0 += x
+        f0 += y
+        x, y = _stable_ap_step(keys[q + t], 1, next_rank, rel_before, k_ap, inverse)
+        a1 += x
+        f1 += y
+        x, y = _stable_ap_step(keys[2 * q + t], 2, next_rank, rel_before, k_ap, inverse)
+        a2 += x
+        f2 += y
+        x, y = _stable_ap_step(keys[3 * q + t], 3, next_rank, rel_before, k_ap, inverse)
+        a3 += x
+        f3 += y
+    for j in range(4 * q, n_db):
+        x, y = _stable_ap_step(keys[j], 3, next_rank, rel_before, k_ap, inverse)
+        a3 += x
+        f3 += y
+    return (a0 + a1) + (a2 + a3), f0 + f1 + f2 + f3
+
+
+@numba.njit(cache=True, inline="always")
+def _cutoff_pass(keys, next_rank, ks, bucket):
+    """Count relevant items by the first cut-off including their rank."""
+    n_db = keys.size
+    q = n_db // 4
+    for b in range(_STREAMS):
+        for j in range(b * q, (b + 1) * q if b < _STREAMS - 1 else n_db):
+            k = keys[j]
+            d = k >> 1
+            rank = next_rank[b, d]
+            next_rank[b, d] = rank + 1
+            if k & 1:
+                bucket[_first_cutoff_including(ks, rank)] += 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -439,31 +514,26 @@ def _stable_kernel(
     n_dist = width // 2
     n_ks = ks.size
     for i in numba.prange(qw.shape[0]):
-        h = np.zeros(width, dtype=np.int64)
+        # one more (irrelevant) distance, ranked last, for the query itself
+        h = np.zeros((_STREAMS, width + 2), dtype=np.int64)
         keys = np.empty(n_db, dtype=np.uint16)
         _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, True)
         me = self_index[i]
-        # items before and after the query itself (absent: me = -1)
-        before_me = me if me >= 0 else n_db
         if me >= 0:
-            h[keys[me]] -= 1
-        counts[i, :] = h
-        next_rank = np.empty(n_dist, dtype=np.int64)
-        rel_before = np.empty(n_dist, dtype=np.int64)
-        _group_starts(h, n_dist, next_rank, rel_before)
-        acc, found = _stable_ap_pass(
-            keys, 0, before_me, next_rank, rel_before, k_ap, inverse, 0.0, 0
-        )
-        acc, found = _stable_ap_pass(
-            keys, before_me + 1, n_db, next_rank, rel_before, k_ap, inverse, acc, found
-        )
-        ap_sum[i] = acc
-        hits_ap[i] = found
+            b = min(me // (n_db // 4), 3) if n_db >= 4 else 3
+            h[b, keys[me]] -= 1
+            keys[me] = width
+            h[b, width] += 1
+        for k in range(width):
+            counts[i, k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
+        next_rank = np.empty((_STREAMS, n_dist + 1), dtype=np.int64)
+        rel_before = np.empty((_STREAMS, n_dist + 1), dtype=np.int64)
+        _block_starts(h, n_dist + 1, next_rank, rel_before)
+        ap_sum[i], hits_ap[i] = _stable_ap_pass(keys, next_rank, rel_before, k_ap, inverse)
         if n_ks:
             bucket = np.zeros(n_ks + 1, dtype=np.int64)
-            _group_starts(h, n_dist, next_rank, rel_before)
-            _cutoff_pass(keys, 0, before_me, next_rank, ks, bucket)
-            _cutoff_pass(keys, before_me + 1, n_db, next_rank, ks, bucket)
+            _block_starts(h, n_dist + 1, next_rank, rel_before)
+            _cutoff_pass(keys, next_rank, ks, bucket)
             cumulative = 0
             for t in range(n_ks):
                 cumulative += bucket[t]
