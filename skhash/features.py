@@ -82,7 +82,61 @@ def _load_model(model, image_size, device):
         net = efficientnet.EfficientNet.from_name(model, image_size=image_size)
     state_dict = torch.load(weights_path, map_location="cpu", weights_only=True)
     net.load_state_dict(state_dict)
-    return net.eval().to(device)
+    net = _fold_batch_norms(net.eval(), torch)
+    return net.to(device=device, memory_format=torch.channels_last)
+
+
+def _fold_batch_norms(net, torch):
+    """Fold each batch normalisation of an EfficientNet in eval mode into the convolution before it.
+
+    A batch normalisation in eval mode is an affine map per channel, so
+    ``bn(conv(x))`` is one convolution with scaled weights and a bias
+    (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`): the same features up to
+    float rounding (relative error about 1e-6, see ``tests/test_features.py``),
+    one pass over the activations less per layer. ReLU6 then runs in place, and
+    the symmetric "same" paddings (stride 1) are done by the convolutions instead
+    of a padded copy of their input.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    pairs = [(net, "_conv_stem", "_bn0"), (net, "_conv_head", "_bn1")]
+    for block in net._blocks:
+        if hasattr(block, "_expand_conv"):
+            pairs.append((block, "_expand_conv", "_bn0"))
+        pairs += [(block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+    for module, conv, bn in pairs:
+        setattr(module, conv, fuse_conv_bn_eval(getattr(module, conv), getattr(module, bn)))
+        setattr(module, bn, torch.nn.Identity())
+    for module in net.modules():
+        if isinstance(module, torch.nn.ReLU6):
+            module.inplace = True  # its input is always a convolution's fresh output
+        pad = getattr(module, "static_padding", None)
+        if isinstance(pad, torch.nn.ZeroPad2d):
+            _pad_in_convolution(module, pad.padding, torch)
+    return net
+
+
+def _pad_in_convolution(conv, padding, torch):
+    """Let a convolution do its own zero "same" padding ``(left, right, top, bottom)``.
+
+    Symmetric padding is the convolution's ``padding``. A padding one larger at
+    the end, ``(a, a + 1)`` (stride 2 on an even size), is a kernel one larger
+    with a leading row (or column) of zeros and symmetric padding ``a + 1``:
+    output ``i`` then reads rows ``s i - a - 1 .. s i + k - a - 1`` with weight
+    0 on the first, the rows the original kernel reads. Either way the input
+    is not copied into a padded tensor; the products added are the same.
+    """
+    left, right, top, bottom = padding
+    if right - left not in (0, 1) or bottom - top not in (0, 1):
+        return
+    weight = conv.weight.detach()
+    grow_h, grow_w = bottom - top, right - left
+    if grow_h or grow_w:
+        weight = torch.nn.functional.pad(weight, (grow_w, 0, grow_h, 0))
+        conv.weight = torch.nn.Parameter(weight, requires_grad=False)
+        conv.kernel_size = tuple(weight.shape[2:])
+    conv.padding = (bottom, right)
+    conv.static_padding = torch.nn.Identity()
 
 
 def _check_images(X, name="X"):
@@ -312,7 +366,9 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                     image = Image.fromarray(np.ascontiguousarray(images[i]))
                 pixels[i - start] = _resize_center_crop(image, size, Image)
             batch = torch.from_numpy(pixels).to(self.device_)
+            # NHWC pixels viewed as NCHW: channels_last, the layout of the network's weights
             batch = batch.permute(0, 3, 1, 2).float().sub_(_PIXEL_MEAN).div_(_PIXEL_STD)
+            batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 out = network.extract_features(batch).mean(dim=(2, 3))
             features[start:stop] = out.cpu().numpy()
