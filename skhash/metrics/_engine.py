@@ -327,89 +327,90 @@ def _pair_key(qw, dw, ql, dl, i, j, single, matlab):
 
 
 @numba.njit(cache=True, inline="always")
-def _key_generic(qw, dw, ql, dl, i, j, single, matlab):
-    return _pair_key(qw, dw, ql, dl, i, j, single, matlab)
+def _word_key_class(q, label, dw, dl, j):
+    """Key of item ``j`` for a query of one code word ``q`` and class id ``label``.
+
+    ``dw`` and ``dl`` are the database's words and labels as 1-D arrays.
+    """
+    return 2 * popcount64(q ^ dw[j]) + (1 if label == dl[j] else 0)
 
 
 @numba.njit(cache=True, inline="always")
-def _key_word_class(qw, dw, ql, dl, i, j, single, matlab):
-    """Codes of one word, exact distance, one class id."""
-    return 2 * popcount64(qw[i, 0] ^ dw[j, 0]) + (1 if ql[i, 0] == dl[j, 0] else 0)
+def _word_key_mask(q, mask, dw, dl, j):
+    """Key of item ``j`` for a query of one code word ``q`` and label mask ``mask``."""
+    return 2 * popcount64(q ^ dw[j]) + (1 if (mask & dl[j]) != 0 else 0)
 
 
-@numba.njit(cache=True, inline="always")
-def _key_word_mask(qw, dw, ql, dl, i, j, single, matlab):
-    """Codes of one word, exact distance, at most 64 label columns."""
-    return 2 * popcount64(qw[i, 0] ^ dw[j, 0]) + (1 if (ql[i, 0] & dl[j, 0]) != 0 else 0)
-
-
-# The database is visited as _STREAMS contiguous blocks side by side, each
-# counted in a histogram (and ranked) of its own: consecutive items are often
-# at the same distance, and one histogram would make every increment wait for
-# the previous one through memory. Four independent chains keep the core busy.
+# The fast loop counts keys in _STREAMS histograms, item j in histogram j % 4:
+# consecutive items are often at the same distance, and with one histogram
+# every increment would wait for the previous one through memory.
 _STREAMS = 4
 
 
 @numba.njit(cache=True, inline="always")
-def _count_keys(key, qw, dw, ql, dl, i, single, matlab, h, keys, store):
-    """Histogram ``h[b, key]`` of the keys of query ``i`` in each block ``b``.
-
-    Block ``b < 3`` holds items ``b * q .. (b + 1) * q - 1`` with ``q = n // 4``
-    and block 3 the rest; with ``store`` the key of item ``j`` is also
-    written to ``keys[j]``.
-    """
+def _count_word_keys(key, q, label, dw, dl, h, keys, store):
+    """Add the keys of one query to ``h``; with ``store`` also write them to ``keys``."""
     n_db = dw.shape[0]
-    q = n_db // 4
-    for t in range(q):
-        k0 = key(qw, dw, ql, dl, i, t, single, matlab)
-        k1 = key(qw, dw, ql, dl, i, q + t, single, matlab)
-        k2 = key(qw, dw, ql, dl, i, 2 * q + t, single, matlab)
-        k3 = key(qw, dw, ql, dl, i, 3 * q + t, single, matlab)
-        h[0, k0] += 1
-        h[1, k1] += 1
-        h[2, k2] += 1
-        h[3, k3] += 1
+    n4 = n_db - n_db % _STREAMS
+    parts = np.zeros((_STREAMS, h.size), dtype=np.int64)
+    for j in range(0, n4, _STREAMS):
+        k0 = key(q, label, dw, dl, j)
+        k1 = key(q, label, dw, dl, j + 1)
+        k2 = key(q, label, dw, dl, j + 2)
+        k3 = key(q, label, dw, dl, j + 3)
+        parts[0, k0] += 1
+        parts[1, k1] += 1
+        parts[2, k2] += 1
+        parts[3, k3] += 1
         if store:
-            keys[t] = k0
-            keys[q + t] = k1
-            keys[2 * q + t] = k2
-            keys[3 * q + t] = k3
-    for j in range(4 * q, n_db):
-        k = key(qw, dw, ql, dl, i, j, single, matlab)
-        h[3, k] += 1
+            keys[j] = k0
+            keys[j + 1] = k1
+            keys[j + 2] = k2
+            keys[j + 3] = k3
+    for j in range(n4, n_db):
+        k = key(q, label, dw, dl, j)
+        parts[0, k] += 1
         if store:
             keys[j] = k
+    for k in range(h.size):
+        h[k] += parts[0, k] + parts[1, k] + parts[2, k] + parts[3, k]
 
 
 @numba.njit(cache=True, inline="always")
-def _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, store):
+def _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, keys, store):
     """Count the keys ``2 * distance + relevant`` of query ``i`` against every item.
 
-    The common cases (codes of at most 64 bits, single labels or at most 64
-    label columns, exact distances) run a loop specialised on them, several
-    times faster than the generic one.
+    ``h[key]`` is incremented for each database item; with ``store`` the key of
+    item ``j`` is also written to ``keys[j]``. The common cases (codes of at
+    most 64 bits, single labels or at most 64 label columns, exact distances)
+    run a loop specialised on them, several times faster than the generic one,
+    over ``flat``: the database's words and labels as 1-D arrays (see
+    :func:`_flat_database`).
     """
     if qw.shape[1] == 1 and ql.shape[1] == 1 and not matlab:
+        dw1, dl1 = flat
         if single:
-            _count_keys(_key_word_class, qw, dw, ql, dl, i, single, matlab, h, keys, store)
+            _count_word_keys(_word_key_class, qw[i, 0], ql[i, 0], dw1, dl1, h, keys, store)
         else:
-            _count_keys(_key_word_mask, qw, dw, ql, dl, i, single, matlab, h, keys, store)
+            _count_word_keys(_word_key_mask, qw[i, 0], ql[i, 0], dw1, dl1, h, keys, store)
     else:
-        _count_keys(_key_generic, qw, dw, ql, dl, i, single, matlab, h, keys, store)
+        for j in range(dw.shape[0]):
+            k = _pair_key(qw, dw, ql, dl, i, j, single, matlab)
+            h[k] += 1
+            if store:
+                keys[j] = k
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _histogram_kernel(qw, dw, ql, dl, single, self_index, matlab, counts):
+def _histogram_kernel(qw, dw, ql, dl, flat, single, self_index, matlab, counts):
     no_keys = np.empty(0, dtype=np.uint16)
-    width = counts.shape[1]
     for i in numba.prange(qw.shape[0]):
-        h = np.zeros((_STREAMS, width), dtype=np.int64)
-        _query_keys(qw, dw, ql, dl, i, single, matlab, h, no_keys, False)
+        h = np.zeros(counts.shape[1], dtype=np.int64)
+        _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, no_keys, False)
         me = self_index[i]
         if me >= 0:
-            h[0, _pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
-        for k in range(width):
-            counts[i, k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
+            h[_pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
+        counts[i, :] = h
 
 
 @numba.njit(cache=True, inline="always")
@@ -427,117 +428,114 @@ def _first_cutoff_including(ks, rank):
 
 
 @numba.njit(cache=True, inline="always")
-def _block_starts(h, n_dist, next_rank, rel_before):
-    """Rank of the first item, and relevant items before it, of each distance in each block.
-
-    Items are ranked by distance, then by block, then by position in the
-    block: that is by distance, then by database index.
-    """
+def _group_starts(h, n_dist, next_rank, rel_before):
+    """Rank of the first item, and relevant items before it, of each distance."""
     total = 0
     total_rel = 0
     for d in range(n_dist):
-        for b in range(_STREAMS):
-            next_rank[b, d] = total
-            rel_before[b, d] = total_rel
-            total += h[b, 2 * d] + h[b, 2 * d + 1]
-            total_rel += h[b, 2 * d + 1]
+        next_rank[d] = total
+        rel_before[d] = total_rel
+        total += h[2 * d] + h[2 * d + 1]
+        total_rel += h[2 * d + 1]
 
 
 @numba.njit(cache=True, inline="always")
-def _stable_ap_step(k, b, next_rank, rel_before, k_ap, inverse):
-    """Rank one item of block ``b``; its term of the AP sum and whether it counts.
+def _stable_ap_pass(keys, start, stop, next_rank, rel_before, k_ap, inverse, acc, found):
+    """Visit items ``start..stop-1`` in database order, ranking them stably.
 
     Branch-free (relevance is unpredictable, mispredicted branches would
     dominate); ``inverse[rank] = 1 / (rank + 1)``.
     """
-    d = k >> 1
-    r = k & 1
-    rank = next_rank[b, d]
-    next_rank[b, d] = rank + 1
-    rel_rank = rel_before[b, d] + r
-    rel_before[b, d] = rel_rank
-    inside = r if rank < k_ap else 0
-    return (inside * rel_rank) * inverse[rank], inside
+    for j in range(start, stop):
+        k = keys[j]
+        d = k >> 1
+        r = k & 1
+        rank = next_rank[d]
+        next_rank[d] = rank + 1
+        rel_rank = rel_before[d] + r
+        rel_before[d] = rel_rank
+        inside = r if rank < k_ap else 0
+        found += inside
+        acc += (inside * rel_rank) * inverse[rank]
+    return acc, found
 
 
 @numba.njit(cache=True, inline="always")
-def _stable_ap_pass(keys, next_rank, rel_before, k_ap, inverse):
-    """Sum of ``precision@rank`` over the relevant ranks ``< k_ap``, and their number.
-
-    The blocks are visited side by side, each with its own ranks and sums.
-    """
-    n_db = keys.size
-    q = n_db // 4
-    a0 = a1 = a2 = a3 = 0.0
-    f0 = f1 = f2 = f3 = 0
-    for t in range(q):
-        x, y = _stable_ap_step(keys[t], 0, next_rank, rel_before, k_ap, inverse)
-        a0 += x
-        f0 += y
-        x, y = _stable_ap_step(keys[q + t], 1, next_rank, rel_before, k_ap, inverse)
-        a1 += x
-        f1 += y
-        x, y = _stable_ap_step(keys[2 * q + t], 2, next_rank, rel_before, k_ap, inverse)
-        a2 += x
-        f2 += y
-        x, y = _stable_ap_step(keys[3 * q + t], 3, next_rank, rel_before, k_ap, inverse)
-        a3 += x
-        f3 += y
-    for j in range(4 * q, n_db):
-        x, y = _stable_ap_step(keys[j], 3, next_rank, rel_before, k_ap, inverse)
-        a3 += x
-        f3 += y
-    return (a0 + a1) + (a2 + a3), f0 + f1 + f2 + f3
-
-
-@numba.njit(cache=True, inline="always")
-def _cutoff_pass(keys, next_rank, ks, bucket):
-    """Count relevant items by the first cut-off including their rank."""
-    n_db = keys.size
-    q = n_db // 4
-    for b in range(_STREAMS):
-        for j in range(b * q, (b + 1) * q if b < _STREAMS - 1 else n_db):
-            k = keys[j]
-            d = k >> 1
-            rank = next_rank[b, d]
-            next_rank[b, d] = rank + 1
-            if k & 1:
-                bucket[_first_cutoff_including(ks, rank)] += 1
+def _cutoff_pass(keys, start, stop, next_rank, ks, bucket):
+    """Count relevant items of ``start..stop-1`` by the first cut-off including their rank."""
+    for j in range(start, stop):
+        k = keys[j]
+        d = k >> 1
+        rank = next_rank[d]
+        next_rank[d] = rank + 1
+        if k & 1:
+            bucket[_first_cutoff_including(ks, rank)] += 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _stable_kernel(
-    qw, dw, ql, dl, single, self_index, matlab, k_ap, ks, inverse, counts, ap_sum, hits_ap, hits
+    qw,
+    dw,
+    ql,
+    dl,
+    flat,
+    single,
+    self_index,
+    matlab,
+    k_ap,
+    ks,
+    inverse,
+    counts,
+    ap_sum,
+    hits_ap,
+    hits,
 ):
     n_db = dw.shape[0]
     width = counts.shape[1]
     n_dist = width // 2
     n_ks = ks.size
     for i in numba.prange(qw.shape[0]):
-        # one more (irrelevant) distance, ranked last, for the query itself
-        h = np.zeros((_STREAMS, width + 2), dtype=np.int64)
+        h = np.zeros(width, dtype=np.int64)
         keys = np.empty(n_db, dtype=np.uint16)
-        _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, True)
+        _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, keys, True)
         me = self_index[i]
+        # items before and after the query itself (absent: me = -1)
+        before_me = me if me >= 0 else n_db
         if me >= 0:
-            b = min(me // (n_db // 4), 3) if n_db >= 4 else 3
-            h[b, keys[me]] -= 1
-            keys[me] = width
-            h[b, width] += 1
-        for k in range(width):
-            counts[i, k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
-        next_rank = np.empty((_STREAMS, n_dist + 1), dtype=np.int64)
-        rel_before = np.empty((_STREAMS, n_dist + 1), dtype=np.int64)
-        _block_starts(h, n_dist + 1, next_rank, rel_before)
-        ap_sum[i], hits_ap[i] = _stable_ap_pass(keys, next_rank, rel_before, k_ap, inverse)
+            h[keys[me]] -= 1
+        counts[i, :] = h
+        next_rank = np.empty(n_dist, dtype=np.int64)
+        rel_before = np.empty(n_dist, dtype=np.int64)
+        _group_starts(h, n_dist, next_rank, rel_before)
+        acc, found = _stable_ap_pass(
+            keys, 0, before_me, next_rank, rel_before, k_ap, inverse, 0.0, 0
+        )
+        acc, found = _stable_ap_pass(
+            keys, before_me + 1, n_db, next_rank, rel_before, k_ap, inverse, acc, found
+        )
+        ap_sum[i] = acc
+        hits_ap[i] = found
         if n_ks:
             bucket = np.zeros(n_ks + 1, dtype=np.int64)
-            _block_starts(h, n_dist + 1, next_rank, rel_before)
-            _cutoff_pass(keys, next_rank, ks, bucket)
+            _group_starts(h, n_dist, next_rank, rel_before)
+            _cutoff_pass(keys, 0, before_me, next_rank, ks, bucket)
+            _cutoff_pass(keys, before_me + 1, n_db, next_rank, ks, bucket)
             cumulative = 0
             for t in range(n_ks):
                 cumulative += bucket[t]
                 hits[i, t] = cumulative
+
+
+def _flat_database(problem):
+    """The database's code words and labels as 1-D arrays when they are one word wide.
+
+    The specialised loop reads them faster than the columns of 2-D arrays;
+    wider ones get empty arrays (the generic loop reads the 2-D ones).
+    """
+    if problem.database_words.shape[1] == 1 and problem.database_labels.shape[1] == 1:
+        return problem.database_words.reshape(-1), problem.database_labels.reshape(-1)
+    empty = np.empty(0, dtype=np.uint64)
+    return empty, empty
 
 
 def distance_histograms(problem):
@@ -554,6 +552,7 @@ def distance_histograms(problem):
             problem.database_words,
             problem.query_labels,
             problem.database_labels,
+            _flat_database(problem),
             problem.single_label,
             problem.self_index,
             problem.matlab,
@@ -597,6 +596,7 @@ def stable_rankings(problem, k_ap, ks=()):
             problem.database_words,
             problem.query_labels,
             problem.database_labels,
+            _flat_database(problem),
             problem.single_label,
             problem.self_index,
             problem.matlab,
