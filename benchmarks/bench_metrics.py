@@ -33,7 +33,7 @@ spent most of its time waking spinning threads.
 
 Run: ``python benchmarks/bench_metrics.py [--queries 2000 --database 200000
 --bits 32 64 --threads 1 2 --repeats 5 --json benchmarks/metrics_speed_results.json
---rst docs/user_guide/_generated/metrics_speed.rst]``
+--rst docs/user_guide/_generated/metrics_speed.inc]``
 """
 
 import argparse
@@ -324,7 +324,7 @@ def main():
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", help="write the results to this JSON file")
-    parser.add_argument("--rst", help="write a table of the ratios to this .rst file")
+    parser.add_argument("--rst", help="write a table of the ratios to this file (reStructuredText)")
     args = parser.parse_args()
     info = machine_info()
     print(f"Processor: {describe(info)}")
