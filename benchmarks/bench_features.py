@@ -22,7 +22,10 @@ AVX-512 (two 256-bit FMA pipes), 64 for Intel AVX-512 with two FMA units).
 
 Then where skhash's time goes, measured stage by stage on one batch: JPEG
 decoding and resizing, conversion to a normalised tensor, the network, and the
-network's CPU time over its wall time (how busy its threads are).
+network's CPU time over its wall time (how busy its threads are); and, where
+the processor has AVX512-BF16 or AMX, the network in bfloat16 under
+``torch.autocast`` as an experiment (skhash does not use it): its time and how
+far its features are from float32's.
 
 Torch keeps its default thread count (``--threads`` sets it, for every
 contender, with :func:`skhash._threads.thread_limits`). Medians of ``--repeats``
@@ -30,7 +33,7 @@ interleaved runs are reported.
 
 Run: ``python benchmarks/bench_features.py [--photos 256 --sizes 224 128 --threads 2
 --repeats 3 --baseline d7f5816 --json benchmarks/features_speed_results.json
---rst docs/user_guide/_generated/features_speed.rst]``
+--rst docs/user_guide/_generated/features_speed.inc]``
 """
 
 import argparse
@@ -137,7 +140,8 @@ def stages(size, paths, batch_size=64):
 
     paths = paths[:batch_size]
     extractor = ImageFeatureExtractor(image_size=size).fit(paths)
-    net = extractor._get_network()
+    network = extractor._get_network()
+    onnx = extractor.backend_ == "onnxruntime"
     out = {}
     wall, cpu, pixels = measure(
         lambda: np.stack([_resize_center_crop(_read_rgb(p, Image), size, Image) for p in paths])
@@ -145,21 +149,52 @@ def stages(size, paths, batch_size=64):
     out["decode_resize"] = (wall, cpu)
 
     def convert():
+        if onnx:
+            batch = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32)
+            batch -= F._PIXEL_MEAN
+            batch /= F._PIXEL_STD
+            return batch
         batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()
         batch = batch.sub_(F._PIXEL_MEAN).div_(F._PIXEL_STD)
         return batch.contiguous(memory_format=torch.channels_last)
 
+    def forward(batch):
+        if onnx:
+            return network.run(None, {"pixels": batch})[0]
+        return network.extract_features(batch).mean(dim=(2, 3))
+
     wall, cpu, batch = measure(convert)
     out["to_tensor"] = (wall, cpu)
     with torch.inference_mode():
-        net.extract_features(batch)  # warm
-        wall, cpu, _ = measure(lambda: net.extract_features(batch).mean(dim=(2, 3)))
+        forward(batch)  # warm
+        wall, cpu, _ = measure(forward, batch)
     out["network"] = (wall, cpu)
     n = len(paths)
-    return {
+    result = {
         k: {"wall_ms_per_image": 1e3 * w / n, "cpu_ms_per_image": 1e3 * c / n}
         for k, (w, c) in out.items()
     }
+    result["backend"] = extractor.backend_
+    flags = _lscpu().get("Flags", "").split()
+    if "avx512_bf16" in flags or "amx_bf16" in flags:  # not used by skhash: measured only
+        net = F._load_model("efficientnet-lite0", size, "cpu")
+        pixels_t = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()
+        batch = pixels_t.sub_(F._PIXEL_MEAN).div_(F._PIXEL_STD)
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            net.extract_features(batch)
+            wall32, cpu32, reference = measure(lambda: net.extract_features(batch).mean(dim=(2, 3)))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                net.extract_features(batch)
+                wall, cpu, bf16 = measure(lambda: net.extract_features(batch).mean(dim=(2, 3)))
+        error = (bf16.float() - reference).norm(dim=1) / reference.norm(dim=1)
+        result["network_bfloat16_experiment"] = {
+            "torch_float32_cpu_ms_per_image": 1e3 * cpu32 / n,
+            "wall_ms_per_image": 1e3 * wall / n,
+            "cpu_ms_per_image": 1e3 * cpu / n,
+            "max_relative_l2_vs_float32": float(error.max()),
+        }
+    return result
 
 
 def run_size(size, paths, args, baseline):
@@ -169,7 +204,10 @@ def run_size(size, paths, args, baseline):
     if baseline is not None:
         old = baseline.ImageFeatureExtractor(image_size=size).fit(paths)
         contenders[f"skhash at {args.baseline}"] = old.transform
+    on_torch = ImageFeatureExtractor(image_size=size, backend="torch").fit(paths)
     new = ImageFeatureExtractor(image_size=size).fit(paths)
+    if new.backend_ != "torch":
+        contenders["skhash backend=torch"] = on_torch.transform
     contenders["skhash"] = new.transform
     values = {name: f(paths[:8]) for name, f in contenders.items()}  # load, warm up
     reference = values["bare torch loop"]
@@ -196,6 +234,7 @@ def run_size(size, paths, args, baseline):
         "size": size,
         "photos": n,
         "torch_threads": threads,
+        "skhash_backend": new.backend_,
         "gflop_per_image": gflop,
         "peak_gflops_estimate": peak,
         "peak_estimate": peak_how,
@@ -227,7 +266,10 @@ def run_size(size, paths, args, baseline):
 
 
 def report(r):
-    print(f"\n{r['size']} px, {r['photos']} photos, torch threads {r['torch_threads']}")
+    print(
+        f"\n{r['size']} px, {r['photos']} photos, torch threads {r['torch_threads']}, "
+        f"skhash backend {r['skhash_backend']}"
+    )
     for name, c in r["contenders"].items():
         print(
             f"  {name:24s} {c['images_per_s']:7.1f} img/s  {c['images_per_cpu_s']:7.1f} img/CPU-s"
@@ -242,14 +284,24 @@ def report(r):
             f"  features of {name} vs the bare loop: max abs {e['max_abs']:.1e}, "
             f"max relative L2 {e['max_relative_l2']:.1e}"
         )
-    total = sum(s["cpu_ms_per_image"] for s in r["stages_skhash"].values())
-    for stage, s in r["stages_skhash"].items():
+    stages = {
+        k: v for k, v in r["stages_skhash"].items() if isinstance(v, dict) and "experiment" not in k
+    }
+    total = sum(s["cpu_ms_per_image"] for s in stages.values())
+    for stage, s in stages.items():
         print(
             f"  stage {stage:14s} {s['wall_ms_per_image']:6.2f} ms/img wall "
             f"{s['cpu_ms_per_image']:6.2f} ms/img CPU ({100 * s['cpu_ms_per_image'] / total:.0f}%)"
         )
     net = r["stages_skhash"]["network"]
     print(f"  network CPU / wall: {net['cpu_ms_per_image'] / net['wall_ms_per_image']:.2f}")
+    bf16 = r["stages_skhash"].get("network_bfloat16_experiment")
+    if bf16:
+        print(
+            f"  experiment, torch network in bfloat16 (not used): {bf16['cpu_ms_per_image']:.2f} "
+            f"ms/img CPU (float32: {bf16['torch_float32_cpu_ms_per_image']:.2f}), features off by "
+            f"{bf16['max_relative_l2_vs_float32']:.1e} relative L2"
+        )
 
 
 def write_rst(data, path):
@@ -283,6 +335,40 @@ def write_rst(data, path):
                 f"     - {c['gflops']:.1f}",
                 f"     - {100 * c['share_of_peak']:.0f}%",
             ]
+    lines += ["", "Speed-ups of skhash (wall clock, CPU time) and where its time goes:", ""]
+    for r in data["results"]:
+        parts = [
+            f"over the bare loop {r['speedup_over_bare_loop']['wall_s']:.2f}x, "
+            f"{r['speedup_over_bare_loop']['cpu_s']:.2f}x"
+        ]
+        if "speedup_over_baseline" in r:
+            parts.append(
+                f"over skhash at ``{s['baseline']}`` {r['speedup_over_baseline']['wall_s']:.2f}x, "
+                f"{r['speedup_over_baseline']['cpu_s']:.2f}x"
+            )
+        stages = {
+            k: v
+            for k, v in r["stages_skhash"].items()
+            if isinstance(v, dict) and "experiment" not in k
+        }
+        total = sum(v["cpu_ms_per_image"] for v in stages.values())
+        shares = ", ".join(
+            f"{name.replace('_', ' ')} {100 * v['cpu_ms_per_image'] / total:.0f}%"
+            for name, v in stages.items()
+        )
+        bf16 = r["stages_skhash"].get("network_bfloat16_experiment")
+        if bf16:
+            shares += (
+                f". The torch network in bfloat16 (not used): "
+                f"{bf16['torch_float32_cpu_ms_per_image'] / bf16['cpu_ms_per_image']:.2f}x "
+                "less CPU time than in float32, features off by "
+                f"{bf16['max_relative_l2_vs_float32']:.2f} "
+                "of their norm (relative L2, worst image)"
+            )
+        lines.append(
+            f"* {r['size']} px, backend {r['skhash_backend']}: {'; '.join(parts)}; "
+            f"CPU time by stage: {shares}."
+        )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -78,10 +78,12 @@ def test_init_stores_parameters_and_fit_sets_attributes(images):
         "image_size": 96,
         "batch_size": 8,
         "device": "cpu",
+        "backend": "auto",
         "verbose": 0,
     }
     assert est.fit(images) is est
     assert est.n_features_out_ == 1280 and est.device_ == "cpu"
+    assert est.backend_ in ("torch", "onnxruntime")
     assert not hasattr(est, "_network")  # nothing heavy is loaded by fit
     names = est.get_feature_names_out()
     assert names.shape == (1280,) and names[0] == "imagefeatureextractor0"
@@ -120,6 +122,7 @@ def test_device_auto():
         ({"image_size": 96.0}, "image_size"),
         ({"batch_size": 0}, "batch_size"),
         ({"device": 0}, "device"),
+        ({"backend": "tensorrt"}, "backend"),
         ({"verbose": "yes"}, "verbose"),
     ],
 )
@@ -343,6 +346,42 @@ def test_features_equal_the_reference_network(mirflickr, size):
     relative = np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
     assert error.max() <= FEATURES_MAX_ABS, error.max()
     assert relative.max() <= FEATURES_MAX_RELATIVE_L2, relative.max()
+
+
+@pytest.mark.parametrize("size", [128, 97])
+def test_onnxruntime_backend_equals_the_reference_network(mirflickr, size):
+    """ONNX Runtime's features agree with the unmodified network's within the same tolerance."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    paths = mirflickr.paths[:16]
+    extractor = ImageFeatureExtractor(image_size=size, batch_size=8, backend="onnxruntime")
+    features = extractor.fit(None).transform(paths)
+    assert extractor.backend_ == "onnxruntime"
+    reference = _reference_features(paths, size)
+    relative = np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
+    assert np.abs(features - reference).max() <= FEATURES_MAX_ABS
+    assert relative.max() <= FEATURES_MAX_RELATIVE_L2, relative.max()
+
+
+def test_backend_choice(monkeypatch):
+    torch_only = ImageFeatureExtractor(backend="torch").fit(None)
+    assert torch_only.backend_ == "torch"
+    monkeypatch.setattr(skhash.features, "import_onnxruntime", lambda: None)
+    assert ImageFeatureExtractor(device="cpu").fit(None).backend_ == "torch"
+    with pytest.raises(ImportError, match=r"scikit-hashing\[onnx\]"):
+        ImageFeatureExtractor(backend="onnxruntime").fit(None)
+
+
+def test_onnxruntime_backend_needs_the_cpu(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    assert ImageFeatureExtractor(device="cpu").fit(None).backend_ == "onnxruntime"
+    import skhash.estimators._torch
+
+    monkeypatch.setattr(skhash.estimators._torch, "resolve_device", lambda device: "cuda:0")
+    assert ImageFeatureExtractor().fit(None).backend_ == "torch"  # auto: torch on a GPU
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        ImageFeatureExtractor(device="cuda:0", backend="onnxruntime").fit(None)
 
 
 @pytest.mark.parametrize("kernel", [3, 5])
