@@ -110,8 +110,8 @@ def _fold_batch_norms(net, torch):
     (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`): the same features up to
     float rounding (relative error about 1e-6, see ``tests/test_features.py``),
     one pass over the activations less per layer. ReLU6 then runs in place, and
-    the symmetric "same" paddings (stride 1) are done by the convolutions instead
-    of a padded copy of their input.
+    the "same" paddings are done by the convolutions instead of a padded copy of
+    their input (:func:`_pad_in_convolution`).
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
