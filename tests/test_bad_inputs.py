@@ -969,3 +969,11 @@ def test_every_estimator_still_clones():
     # the cases above build estimators with bad parameters: construction never validates
     assert clone(LSHHasher(n_bits=7)).n_bits == 7
     assert os.path.isdir(FILES["empty_dir"])
+
+
+def test_cli_too_few_queries_for_the_galleries_is_a_usage_error():
+    """Issue 19: ``--n-queries 1`` exits 2 naming the option and the smallest value (5)."""
+    with pytest.raises(UsageExit, match=r"--n-queries: n_queries=1 .*at least 5") as info:
+        cli("--n-queries", "1", "--methods", "LSH", "--bits", "16")
+    assert "Traceback" not in str(info.value)
+    assert cli("--n-queries", "5", "--methods", "LSH", "--bits", "16") == 0  # the smallest works
