@@ -29,7 +29,7 @@ from sklearn.utils import Bunch, check_random_state
 from skorch.callbacks import Callback
 
 from skhash import BiHalfHasher, GreedyHashHasher, SSDHHasher, WSIHHasher, pack_codes
-from skhash.__main__ import load_digits_benchmark
+from skhash.benchmark import load_digits_benchmark
 from skhash.estimators._torch import predict_in_batches
 from skhash.metrics import mean_average_precision
 

@@ -224,7 +224,8 @@ def test_benchmark_command_skips_code_lengths_beyond_the_tags_rank(tmp_path, cap
     before any fit; in a run of several methods the 32-bit row is skipped and
     the log says why.
     """
-    from skhash.__main__ import load_digits_benchmark, main, run_benchmark
+    from skhash.__main__ import main
+    from skhash.benchmark import load_digits_benchmark, run_benchmark
 
     with pytest.raises(SystemExit) as info:
         main(["--methods", "CCA-ITQ", "--bits", "16", "32", "--output", str(tmp_path / "r")])

@@ -162,7 +162,7 @@ def test_digits_greedyhash_beats_lsh_at_32_bits():
     """Non-negative pixels: uncentred, every pair of images has a positive cosine similarity and
     GreedyHash's similarity loss collapses the codes (mAP 0.188 < LSH's 0.451); centred, it
     beats LSH (measured 0.54)."""
-    from skhash.__main__ import load_digits_benchmark
+    from skhash.benchmark import load_digits_benchmark
     from skhash.metrics import mean_average_precision
 
     data = load_digits_benchmark()

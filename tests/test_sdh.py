@@ -115,7 +115,7 @@ def test_beats_itq_and_cca_itq_on_mirflickr():
 
 
 def test_benchmark_data_carry_training_labels():
-    from skhash.__main__ import load_digits_benchmark, make_hasher
+    from skhash.benchmark import load_digits_benchmark, make_hasher
 
     data = load_digits_benchmark(random_state=0)
     np.testing.assert_array_equal(data.y_train, data.y_database)  # digits: train = database
