@@ -31,7 +31,10 @@ def test_main_prints_and_saves_the_table(tmp_path, capsys):
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["method"], r["n_bits"]) for r in rows] == [
-        ("LSH", "16"), ("ITQ", "16"), ("LSH", "32"), ("ITQ", "32")
+        ("LSH", "16"),
+        ("ITQ", "16"),
+        ("LSH", "32"),
+        ("ITQ", "32"),
     ]
     results = json.loads((out / "results.json").read_text())["results"]
     by_method = {(r["method"], r["n_bits"]): r for r in results}
@@ -43,8 +46,17 @@ def test_main_prints_and_saves_the_table(tmp_path, capsys):
 
 
 def test_format_table_has_one_line_per_row():
-    rows = [{"method": "LSH", "n_bits": 16, "mAP": 0.5, "mAP@1000": 0.6, "P@1000": 0.1,
-             "P(r<=2)": 0.2, "fit_s": 1.0}]
+    rows = [
+        {
+            "method": "LSH",
+            "n_bits": 16,
+            "mAP": 0.5,
+            "mAP@1000": 0.6,
+            "P@1000": 0.1,
+            "P(r<=2)": 0.2,
+            "fit_s": 1.0,
+        }
+    ]
     lines = format_table(rows).splitlines()
     assert lines[2] == "| LSH | 16 | 0.5000 | 0.6000 | 0.1000 | 0.2000 | 1.0 |"
 
@@ -57,8 +69,18 @@ def test_real_dataset_needs_data_home():
 def test_several_random_states_give_mean_and_std(tmp_path, capsys):
     out = tmp_path / "results"
     code = main(
-        ["--methods", "LSH", "--bits", "16", "--random-state", "0", "1", "--output", str(out),
-         "--quiet"]
+        [
+            "--methods",
+            "LSH",
+            "--bits",
+            "16",
+            "--random-state",
+            "0",
+            "1",
+            "--output",
+            str(out),
+            "--quiet",
+        ]
     )
     assert code == 0
     printed = capsys.readouterr().out

@@ -267,8 +267,11 @@ def test_module_with_wrong_output_shape(social):
 def test_optimizers(social):
     X, _, T = social
     sgd = DSTDHHasher(
-        n_bits=8, optimizer="sgd", optimizer_params={"momentum": 0.9, "weight_decay": 5e-4},
-        lr=0.01, **FAST,
+        n_bits=8,
+        optimizer="sgd",
+        optimizer_params={"momentum": 0.9, "weight_decay": 5e-4},
+        lr=0.01,
+        **FAST,
     ).fit(X, tags=T)
     opt = sgd.net_.optimizer_
     assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
@@ -326,14 +329,16 @@ def test_metadata_routing_synthetic(social):
         _assert_received([T])
 
         RecordingDSTDH.received.clear()
-        res = cross_validate(_routing_pipeline(), X, y, cv=cv, scoring=map_scorer,
-                             params={"tags": T})
+        res = cross_validate(
+            _routing_pipeline(), X, y, cv=cv, scoring=map_scorer, params={"tags": T}
+        )
         _assert_received([T[f] for f in folds])
         assert np.all(np.isfinite(res["test_score"]))
 
         RecordingDSTDH.received.clear()
-        grid = GridSearchCV(_routing_pipeline(), {"hash__beta": [0.1, 1.0]}, cv=cv,
-                            scoring=map_scorer)
+        grid = GridSearchCV(
+            _routing_pipeline(), {"hash__beta": [0.1, 1.0]}, cv=cv, scoring=map_scorer
+        )
         grid.fit(X, y, tags=T)
         _assert_received([T[f] for f in folds] * 2 + [T])
 
@@ -365,13 +370,15 @@ def test_metadata_routing_real_data(mirflickr):
     folds = [train for train, _ in cv.split(X)]
     with config_context(enable_metadata_routing=True):
         RecordingDSTDH.received.clear()
-        res = cross_validate(_routing_pipeline(n_bits=16), X, labels, cv=cv,
-                             scoring=scorer, params={"tags": T})
+        res = cross_validate(
+            _routing_pipeline(n_bits=16), X, labels, cv=cv, scoring=scorer, params={"tags": T}
+        )
         _assert_received([T[f] for f in folds])
         assert np.all(res["test_score"] > 0.3)
         RecordingDSTDH.received.clear()
-        grid = GridSearchCV(_routing_pipeline(n_bits=16), {"hash__alpha": [0.01, 0.1]},
-                            cv=cv, scoring=scorer).fit(X, labels, tags=T)
+        grid = GridSearchCV(
+            _routing_pipeline(n_bits=16), {"hash__alpha": [0.01, 0.1]}, cv=cv, scoring=scorer
+        ).fit(X, labels, tags=T)
         _assert_received([T[f] for f in folds] * 2 + [T])
         assert grid.best_score_ > 0.3
 
@@ -397,10 +404,14 @@ def test_tags_beat_itq_and_visual_part_on_mirflickr(mirflickr):
             pipe = make_pipeline(StandardScaler(), hasher)
             fit_params = {} if tags is None else {f"{pipe.steps[-1][0]}__tags": tags}
             pipe.fit(X[database], **fit_params)
-            scores[name].append(mean_average_precision(
-                pipe.transform(X[query]), labels[query],
-                pipe.transform(X[database]), labels[database],
-            ))
+            scores[name].append(
+                mean_average_precision(
+                    pipe.transform(X[query]),
+                    labels[query],
+                    pipe.transform(X[database]),
+                    labels[database],
+                )
+            )
     means = {name: np.mean(s) for name, s in scores.items()}
     assert means["DSTDH"] > means["ITQ"] + 0.01, scores
     assert means["DSTDH"] > means["DSTDH without tags"] + 0.005, scores

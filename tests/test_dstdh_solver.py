@@ -41,7 +41,7 @@ def dense_anchor_matrix(Xn, anchors, s, sigma):
     V = np.zeros((n, m))
     for i in range(n):
         nearest = np.argsort(D[i], kind="stable")[:s]
-        w = np.exp(-D[i, nearest] ** 2 / sigma**2)
+        w = np.exp(-(D[i, nearest] ** 2) / sigma**2)
         V[i, nearest] = w / w.sum()
     Lam = np.diag(1 / V.sum(axis=0))
     return V, V @ Lam @ V.T
@@ -193,9 +193,7 @@ def test_admm_without_tags_is_the_visual_part(small):
     B = Z0 + alpha * S @ Z0 / mu
     Z = sign_pm1(mu * B + alpha * S @ B + 2 * nu * Hx)
     np.testing.assert_array_equal(state.Z, Z)
-    assert objective == pytest.approx(
-        -alpha * np.trace(B.T @ S @ Z) + nu * np.linalg.norm(Hx - Z)
-    )
+    assert objective == pytest.approx(-alpha * np.trace(B.T @ S @ Z) + nu * np.linalg.norm(Hx - Z))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -212,9 +210,12 @@ def test_codes_never_contain_zero(small):
     Z = itq_init_codes(np.ones((20, 10)), 8, n_iter=3, random_state=0)
     assert set(np.unique(Z)) <= {-1.0, 1.0}
     Z, _ = dstdh_admm(
-        small["Z0"], small["Hx"], g,
+        small["Z0"],
+        small["Hx"],
+        g,
         hypergraph(small["Xn"], small["Ys"], n_hyperedges=6, random_state=0),
-        TagLeastSquares(small["Ys"]), max_iter=10,
+        TagLeastSquares(small["Ys"]),
+        max_iter=10,
     )
     assert set(np.unique(Z)) == {-1.0, 1.0}
 
@@ -277,7 +278,12 @@ def test_deflated_operators_match_dense(small):
     np.testing.assert_allclose(g.toarray(), S - np.ones((n, n)) / n, atol=1e-12)
 
     h = hypergraph(
-        Xn, small["Ys"], n_hyperedges=6, n_nearest=3, tag_normalize=True, deflate=True,
+        Xn,
+        small["Ys"],
+        n_hyperedges=6,
+        n_nearest=3,
+        tag_normalize=True,
+        deflate=True,
         random_state=0,
     )
     Yn = small["Y"] / np.maximum(np.linalg.norm(small["Y"], axis=1, keepdims=True), 1e-300)
@@ -292,8 +298,15 @@ def test_deflated_operators_match_dense(small):
 
 def test_hypergraph_tag_normalize(small):
     Xn, Y = small["Xn"], small["Y"]
-    h = hypergraph(Xn, small["Ys"], n_hyperedges=6, n_nearest=2, tag_scale=2.0,
-                   tag_normalize=True, random_state=0)
+    h = hypergraph(
+        Xn,
+        small["Ys"],
+        n_hyperedges=6,
+        n_nearest=2,
+        tag_scale=2.0,
+        tag_normalize=True,
+        random_state=0,
+    )
     norms = np.linalg.norm(Y, axis=1, keepdims=True)
     F = np.hstack([Xn, 2.0 * np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0)])
     H, Theta = dense_theta(F, h.centres, 2, h.sigma)

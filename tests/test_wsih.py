@@ -287,9 +287,7 @@ def test_cross_validate_passes_the_whole_web_set_to_every_fold(data):
     X = X[: len(X_web)]
     assert len(X_web) == len(X)
     hasher = _SpyHasher(n_bits=8, web_set=WebSet(X_web, y_web), random_state=0, **FAST)
-    result = cross_validate(
-        hasher, X, y, cv=KFold(3), scoring=map_scorer, return_estimator=True
-    )
+    result = cross_validate(hasher, X, y, cv=KFold(3), scoring=map_scorer, return_estimator=True)
     reference = clone(hasher).fit(X)
     for estimator in result["estimator"]:
         assert estimator.seen_web_shape_ == X_web.shape

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._torch import Linear, matmul
+from ._torch import BatchNorm1d, Linear, matmul
 from ._wsih_modules import _WeightedLoss
 
 __all__ = [
@@ -41,17 +41,21 @@ class FeatureMLP(nn.Module):
 
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
     frozen pretrained features (GreedyHash and Bi-half train only it). With
-    ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
+    ``batch_norm=True`` the hash layer is followed by a
+    :class:`skhash.estimators._torch.BatchNorm1d` (OrthoHash's code balance).
+    With ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
     ``forward(x)`` returns ``h`` of shape ``(n, n_bits)``; the codes are its signs.
     """
 
-    def __init__(self, n_features, n_bits, hidden_sizes=(), tanh=False):
+    def __init__(self, n_features, n_bits, hidden_sizes=(), tanh=False, batch_norm=False):
         super().__init__()
         layers, width = [], n_features
         for size in hidden_sizes:
             layers += [Linear(width, size), nn.ReLU()]
             width = size
         layers.append(Linear(width, n_bits))
+        if batch_norm:
+            layers.append(BatchNorm1d(n_bits))
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)
