@@ -1,10 +1,18 @@
-"""Training speed of SSDH, GreedyHash and Bi-half: skorch fits against a bare torch loop.
+"""Training speed of the deep hashers on features: skorch fits against a bare torch loop.
 
 Usage::
 
     python benchmarks/bench_deep_baselines.py [--n-samples 4000] [--n-features 1280]
                                               [--n-bits 32] [--epochs 10] [--repeats 3]
-                                              [--threads N]
+                                              [--threads N] [--methods ...]
+                                              [--out benchmarks/deep_speed_results.json]
+
+The unsupervised SSDH, GreedyHash and Bi-half train on the unlabelled target
+set; the supervised DPSH, HashNet, DSH, CSQ and OrthoHash on the labelled set
+of the same size (class ids; the bare loop gets the same label indicator
+``label_targets`` makes). HashNet's bare loop keeps ``beta = 1`` (setting an
+attribute once an epoch costs nothing). ``--out`` writes the rows, the
+processor and the command to a JSON file.
 
 For each hasher, times ``fit`` (through the shared skorch plumbing of
 ``skhash.estimators._torch``) and a bare torch loop that trains the same
@@ -22,6 +30,9 @@ is that of stage 2, and ``steps`` is the number of optimiser steps an epoch.
 """
 
 import argparse
+import json
+import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,31 +40,69 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skhash import BiHalfHasher, GreedyHashHasher, SSDHHasher, WebSet, WSIHHasher
+from skhash import (
+    BiHalfHasher,
+    CSQHasher,
+    DPSHHasher,
+    DSHHasher,
+    GreedyHashHasher,
+    HashNetHasher,
+    OrthoHashHasher,
+    SSDHHasher,
+    WebSet,
+    WSIHHasher,
+)
 from skhash.estimators._deep_baselines_modules import FeatureMLP
+from skhash.estimators._labels import label_targets
 from skhash.estimators._torch import torch_rng
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_wsih import bare_loop, make_data  # noqa: E402
 
 HASHERS = {"SSDH": SSDHHasher, "GreedyHash": GreedyHashHasher, "BiHalf": BiHalfHasher}
+SUPERVISED = {
+    "DPSH": DPSHHasher,
+    "HashNet": HashNetHasher,
+    "DSH": DSHHasher,
+    "CSQ": CSQHasher,
+    "OrthoHash": OrthoHashHasher,
+}
 
 
-def bare_fit(hasher, X, epochs):
+def bare_fit(hasher, X, epochs, y=None):
     """The hasher's network, loss and optimiser trained by ``bare_loop``; epoch durations."""
-    criterion_class, criterion_params = hasher._criterion(X, np.random.RandomState(0))
-    module = FeatureMLP(X.shape[1], hasher.n_bits, hasher.hidden_sizes, tanh=hasher._tanh)
+    Y = None if y is None else label_targets(y, len(X), "bare")
+    criterion_class, criterion_params = hasher._criterion(X, Y, np.random.RandomState(0))
+    module = FeatureMLP(
+        X.shape[1], hasher.n_bits, hasher.hidden_sizes, tanh=hasher._tanh,
+        batch_norm=hasher._batch_norm,
+    )  # fmt: skip
     X = torch.as_tensor(X)
     return bare_loop(
-        module, criterion_class(**criterion_params), X, X, epochs=epochs,
-        batch_size=hasher.batch_size, lr=hasher.lr, optimizer=torch.optim.SGD,
+        module, criterion_class(**criterion_params), X, X if Y is None else torch.as_tensor(Y),
+        epochs=epochs, batch_size=hasher.batch_size, lr=hasher.lr, optimizer=torch.optim.SGD,
         momentum=hasher.momentum, weight_decay=hasher.weight_decay,
     )  # fmt: skip
 
 
+def processor():
+    """The processor's model name (``lscpu``), or the platform's description."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", choices=HASHERS, default=list(HASHERS))
+    parser.add_argument(
+        "--methods", nargs="+", choices=[*HASHERS, *SUPERVISED],
+        default=[*HASHERS, *SUPERVISED],
+    )  # fmt: skip
     parser.add_argument("--n-samples", type=int, default=4000)
     parser.add_argument("--n-features", type=int, default=1280)
     parser.add_argument("--n-classes", type=int, default=10)
@@ -64,6 +113,7 @@ def main(argv=None):
     parser.add_argument(
         "--no-wsih", dest="wsih", action="store_false", help="skip the WSIH row (equal epochs)"
     )
+    parser.add_argument("--out", type=Path, default=None, help="write the rows to this JSON")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,19 +128,22 @@ def main(argv=None):
         f"{'':11} {'skorch fit s':>16} {'torch fit s':>16} {'ratio':>6}   "
         f"{'skorch s/epoch':>14} {'torch s/epoch':>14} {'ratio':>6} {'steps':>6}"
     )
+    results = []
     for name in args.methods:
         rows = []
+        supervised = name in SUPERVISED
+        X_fit, y_fit = (X_web, y_web) if supervised else (X, None)
         for repeat in range(args.repeats):
-            hasher = HASHERS[name](
+            hasher = {**HASHERS, **SUPERVISED}[name](
                 n_bits=args.n_bits, max_epochs=args.epochs, device="cpu", random_state=repeat
             )
             wall, cpu = time.perf_counter(), time.process_time()
-            hasher.fit(X)
+            hasher.fit(X_fit, y_fit)
             fit, fit_cpu = time.perf_counter() - wall, time.process_time() - cpu
             epochs = np.array(hasher.net_.history[:, "dur"])
             with torch_rng(repeat):
                 wall, cpu = time.perf_counter(), time.process_time()
-                bare_epochs = bare_fit(hasher, X, args.epochs)
+                bare_epochs = bare_fit(hasher, X_fit, args.epochs, y_fit)
                 bare, bare_cpu = time.perf_counter() - wall, time.process_time() - cpu
             # medians skip the first epoch, which carries one-off warm-up costs in both loops
             rows.append(
@@ -102,6 +155,31 @@ def main(argv=None):
             f"{fit / bare:6.2f}   {epoch:14.4f} {bare_epoch:14.4f} {epoch / bare_epoch:6.2f} "
             f"{-(-len(X) // hasher.batch_size):6d}"
         )
+        results.append(
+            {
+                "method": name, "fit_s": round(fit, 4), "fit_cpu_s": round(fit_cpu, 4),
+                "bare_fit_s": round(bare, 4), "bare_fit_cpu_s": round(bare_cpu, 4),
+                "epoch_s": round(epoch, 5), "bare_epoch_s": round(bare_epoch, 5),
+                "epoch_ratio": round(epoch / bare_epoch, 3),
+                "steps_per_epoch": -(-len(X) // hasher.batch_size),
+            }
+        )  # fmt: skip
+    if args.out is not None:
+        args.out.write_text(
+            json.dumps(
+                {
+                    "command": " ".join(["python", *sys.argv]),
+                    "processor": processor(),
+                    "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads(),
+                    "n_samples": len(X), "n_features": X.shape[1], "n_bits": args.n_bits,
+                    "epochs": args.epochs, "repeats": args.repeats,
+                    "note": "best of the repeats; epoch times are medians over epochs 2 on",
+                    "rows": results,
+                },
+                indent=1,
+            ) + "\n"
+        )  # fmt: skip
     if args.wsih:
         rows = []
         for repeat in range(args.repeats):
