@@ -42,7 +42,7 @@ class FeatureMLP(nn.Module):
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
     frozen pretrained features (GreedyHash and Bi-half train only it). With
     ``batch_norm=True`` the hash layer is followed by a
-    :class:`skhash.estimators._torch.BatchNorm1d` (OrthoHash's code balance).
+    ``skhash.estimators._torch.BatchNorm1d`` (OrthoHash's code balance).
     With ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
     ``forward(x)`` returns ``h`` of shape ``(n, n_bits)``; the codes are its signs.
     """

@@ -29,14 +29,15 @@ class DSHHasher(SupervisedNetHasher):
         distances of at least ``margin * n_bits`` (the paper's ``m = 2k``).
     regularization_weight : float, default=0.01
         ``alpha``, the weight of the regulariser ``|| |h| - 1 ||_1`` (the paper's 0.01).
-    hidden_sizes : tuple of int, default=()
-        Widths of hidden ``Linear -> ReLU`` layers before the hash layer;
+    hidden_sizes : tuple of int, default=(512,)
+        Widths of hidden ``Linear -> ReLU`` layers before the hash layer
+        (the trainable top the papers fine-tune with their CNN; see Notes);
         ``()``: the hash layer alone on the features.
     max_epochs : int, default=30
         Training epochs.
     batch_size : int, default=64
         Mini-batch size; the pairs of the loss are those of a batch.
-    lr : float, default=1e-3
+    lr : float, default=1e-2
         SGD learning rate (see Notes).
     momentum : float, default=0.9
         SGD momentum.
@@ -99,6 +100,18 @@ class DSHHasher(SupervisedNetHasher):
     regulariser ``alpha mean |1 - sign(u)|`` has no gradient; the paper's
     is used. Memory is ``O(batch_size^2)``.
 
+    Defaults, chosen on validation splits (``benchmarks/supervised_validation.py``,
+    curves in ``benchmarks/supervised_validation.json``; held-out labelled training
+    images as queries, never the test queries; EfficientNet-Lite0 features, 32 bits,
+    random state 0, SGD with momentum 0.9, 30 epochs, learning rate 1e-2): with the hash
+    layer alone on the features mAP 0.613 on MIRFlickr-25K (the first 4,000 photos, 24
+    concepts, 1,000 queries) and 0.501 on CIFAR-10 (4,000 training images, 1,000
+    queries); with one hidden layer of 512 units 0.783 and 0.751, against SDH's 0.774
+    and 0.662 and ITQ's 0.631 and 0.285 on the same splits. With the linear layer, 1e-3
+    and 1e-4 gave 0.764 and 0.746 on MIRFlickr-25K and 1e-1 diverged: the unbounded
+    squared distances want the hidden layer or a small rate. So the default network has
+    one hidden layer of 512 units.
+
     References
     ----------
     .. [1] H. Liu, R. Wang, S. Shan and X. Chen, "Deep supervised hashing for
@@ -128,10 +141,10 @@ class DSHHasher(SupervisedNetHasher):
         *,
         margin: float = 2.0,
         regularization_weight: float = 0.01,
-        hidden_sizes: tuple[int, ...] = (),
+        hidden_sizes: tuple[int, ...] = (512,),
         max_epochs: int = 30,
         batch_size: int = 64,
-        lr: float = 1e-3,
+        lr: float = 1e-2,
         momentum: float = 0.9,
         weight_decay: float = 1e-5,
         center: bool = True,

@@ -42,8 +42,9 @@ class HashNetHasher(SupervisedNetHasher):
     step_continuation : int, default=10
         ``beta = sqrt(1 + epoch // step_continuation)`` (0-based epochs): it
         grows every ``step_continuation`` epochs.
-    hidden_sizes : tuple of int, default=()
-        Widths of hidden ``Linear -> ReLU`` layers before the hash layer;
+    hidden_sizes : tuple of int, default=(512,)
+        Widths of hidden ``Linear -> ReLU`` layers before the hash layer
+        (the trainable top the papers fine-tune with their CNN; see Notes);
         ``()``: the hash layer alone on the features.
     max_epochs : int, default=30
         Training epochs.
@@ -119,6 +120,17 @@ class HashNetHasher(SupervisedNetHasher):
     those of the mini-batch, not the batch against the whole training set,
     so memory is ``O(batch_size^2)``.
 
+    Defaults, chosen on validation splits (``benchmarks/supervised_validation.py``,
+    curves in ``benchmarks/supervised_validation.json``; held-out labelled training
+    images as queries, never the test queries; EfficientNet-Lite0 features, 32 bits,
+    random state 0, SGD with momentum 0.9, 30 epochs, learning rate 1e-2): with the hash
+    layer alone on the features mAP 0.847 on MIRFlickr-25K (the first 4,000 photos, 24
+    concepts, 1,000 queries) and 0.711 on CIFAR-10 (4,000 training images, 1,000
+    queries); with one hidden layer of 512 units 0.858 and 0.770, against SDH's 0.774
+    and 0.662 and ITQ's 0.631 and 0.285 on the same splits. With the linear layer, 1e-1
+    gave 0.844 on MIRFlickr-25K. So the default network has one hidden layer of 512
+    units.
+
     References
     ----------
     .. [1] Z. Cao, M. Long, J. Wang and P. S. Yu, "HashNet: Deep learning to
@@ -148,7 +160,7 @@ class HashNetHasher(SupervisedNetHasher):
         *,
         alpha: float | str = "auto",
         step_continuation: int = 10,
-        hidden_sizes: tuple[int, ...] = (),
+        hidden_sizes: tuple[int, ...] = (512,),
         max_epochs: int = 30,
         batch_size: int = 64,
         lr: float = 1e-2,
