@@ -1,4 +1,4 @@
-"""Compare skhash's hashers in the DSTDH and WSIH papers' settings (the README's table).
+"""Compare skhash's hashers in the DSTDH and WSIH papers' settings (docs/results/claims.rst).
 
 The same as ``python -m skhash compare``; see :mod:`skhash._compare`. Resumable:
 results go to a JSON file (``--results``) as they are measured, and a rerun fits

@@ -7,13 +7,17 @@ Build offline, warnings as errors::
 The examples of ``examples/`` are run by sphinx-gallery on their small settings
 (``SKHASH_EXAMPLE_SMALL=1``; set it to ``0`` for the full runs). The MIRFlickr
 examples read ``$SKHASH_DATA_HOME`` (by default ``shared/data`` beside the
-repository); without it they are shown but not run.
+repository); without it they are shown but not run. The figures the examples
+save go to ``$SKHASH_EXAMPLE_OUTPUT``, by default ``example_output/`` in the
+build's doctree folder (nothing is left outside the build folder).
+
+The results pages (``docs/results/``) render their tables from the results
+files of ``benchmarks/`` with the extension ``docs/_ext/skhash_results.py``.
 """
 
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from docutils import nodes
@@ -23,9 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("SKHASH_EXAMPLE_SMALL", "1")
-# The examples save their figures as PNG files with a non-interactive backend:
-# keep them out of the source tree (sphinx-gallery captures the figures itself).
-os.environ.setdefault("SKHASH_EXAMPLE_OUTPUT", tempfile.mkdtemp(prefix="skhash-docs-"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 if "SKHASH_DATA_HOME" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
     os.environ["SKHASH_DATA_HOME"] = str(ROOT.parent / "shared" / "data")
 
@@ -45,6 +47,8 @@ extensions = [
     "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # The results pages' tables, rendered from benchmarks/*.json (docs/_ext).
+    "skhash_results",
 ]
 
 # Nothing is fetched at build time: no intersphinx, no remote images.
@@ -91,15 +95,27 @@ numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
-html_theme = "alabaster"
+# The theme of scikit-learn, numpy and pandas. Everything it loads is in its wheel
+# (Bootstrap, Font Awesome's fonts): the pages make no request outside the build
+# folder (tests/test_docs.py checks it in a browser). No version switcher, no
+# analytics, no edit button: they would link or load from the network.
+html_theme = "pydata_sphinx_theme"
 html_title = f"skhash {release}"
 html_theme_options = {
-    "description": "Learning to hash for image retrieval, as scikit-learn estimators.",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "230px",
+    "navbar_align": "left",
+    "header_links_before_dropdown": 5,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
 }
+# The theme's scripts report an empty mode as a console error on a first visit.
+html_context = {"default_mode": "auto"}
+# No sidebar of links on the front page (it lists every page itself).
+html_sidebars = {"index": []}
 html_static_path = ["_static"]
+html_css_files = ["skhash.css"]
 html_show_sourcelink = False
 
 
@@ -232,7 +248,17 @@ def _escape_type_underscores(app, what, name, obj, options, lines):
             lines[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(r"\_", match.group(2))
 
 
+# -- where the examples save their figures ------------------------------------
+# Before sphinx-gallery runs them (its builder-inited handler has priority 500).
+def _example_output(app):
+    if "SKHASH_EXAMPLE_OUTPUT" not in os.environ:
+        output = Path(app.doctreedir) / "example_output"
+        output.mkdir(parents=True, exist_ok=True)
+        os.environ["SKHASH_EXAMPLE_OUTPUT"] = str(output)
+
+
 def setup(app):
+    app.connect("builder-inited", _example_output, priority=100)
     app.connect("missing-reference", _resolve_skhash_name)
     app.connect("doctree-read", _unlink_metric_names)
     app.connect("autodoc-process-docstring", _strip_external_references)

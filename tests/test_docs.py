@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from _browser import BROWSERS, Browser, find_browser
 
+import skhash
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SHARED_DATA_DIR = ROOT.parent / "shared" / "data"
@@ -123,6 +125,12 @@ def built_docs(tmp_path_factory):
     )
     shutil.copytree(DOCS, tmp_path / "docs", ignore=ignore)
     shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=ignore)
+    # The results pages render benchmarks/*.json and show benchmarks/*.png.
+    shutil.copytree(
+        ROOT / "benchmarks",
+        tmp_path / "benchmarks",
+        ignore=shutil.ignore_patterns("*.py", "__pycache__"),
+    )
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -261,3 +269,129 @@ def test_math_renders_offline_in_a_browser(built_docs, tmp_path):
     screenshot = tmp_path / "metrics.png"
     assert screenshot.stat().st_size > 10_000, "no screenshot"
     print(f"screenshot of the metrics page: {screenshot}")
+
+
+_LOAD_IMAGES = """Promise.all([...document.images].map((img) => {
+    img.loading = "eager";
+    if (img.complete) return true;
+    return new Promise((resolve) => {
+        img.addEventListener("load", () => resolve(true));
+        img.addEventListener("error", () => resolve(false));
+        setTimeout(() => resolve(false), 10000);
+    });
+})).then(() => true)"""
+
+_PAGE_STATE = """(() => {
+    const article = document.querySelector("article.bd-article") || document.body;
+    const cells = (row) => [...row.children].map((c) => c.innerText.trim());
+    return {
+        tables: [...article.querySelectorAll("table")].map((t) => ({
+            classes: [...t.classList],
+            header: [...t.querySelectorAll("thead tr")].map(cells)[0] || [],
+            rows: [...t.querySelectorAll("tbody tr")].map(cells),
+            visible: t.getBoundingClientRect().width > 0 && t.getBoundingClientRect().height > 0,
+        })),
+        images: [...document.images].map((i) => ({
+            src: i.currentSrc || i.src, complete: i.complete, width: i.naturalWidth,
+        })),
+        theme: getComputedStyle(document.documentElement).getPropertyValue("--pst-color-primary"),
+    };
+})()"""
+
+# (page, the section to scroll to before the screenshot, the screenshot's name)
+_BROWSER_PAGES = [
+    ("index.html", None, "screenshot_front_page.png"),
+    ("results/claims.html", "the-verdicts", "screenshot_results_claims.png"),
+    ("results/digits.html", None, None),
+]
+
+
+def _results_tables_of(page):
+    """The names of the ``results-table`` directives of ``docs/<page>.rst``, in order."""
+    source = (DOCS / page).with_suffix(".rst").read_text()
+    return re.findall(r"^\.\. results-table:: (\S+)$", source, flags=re.MULTILINE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, scroll_to, screenshot", _BROWSER_PAGES)
+def test_front_page_and_results_pages_in_a_browser(
+    built_docs, tmp_path, page, scroll_to, screenshot
+):
+    """Open a page in headless Chromium, offline: tables, images, no error, nothing fetched.
+
+    The screenshots go to ``tmp_path``, and to ``$SKHASH_SCREENSHOT_DIR`` when it is set
+    (``docs/_static`` holds the committed ones:
+    ``SKHASH_SCREENSHOT_DIR=docs/_static python -m pytest tests/test_docs.py -k browser``).
+    """
+    executable = find_browser()
+    if executable is None:
+        pytest.skip(f"no Chromium-family browser on PATH (tried {', '.join(BROWSERS)})")
+    result, html = built_docs
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    sys.path.insert(0, str(DOCS / "_ext"))
+    import skhash_results
+
+    browser = Browser(executable)
+    try:
+        tab = browser.open((html / page).as_uri(), width=1400, height=1200)
+        assert tab.evaluate(_LOAD_IMAGES)
+        state = tab.evaluate(_PAGE_STATE)
+        if scroll_to:
+            tab.evaluate(f"document.getElementById({scroll_to!r}).scrollIntoView()")
+        if screenshot:
+            tab.screenshot(tmp_path / screenshot, full_page=False)
+        requests = tab.requests()
+        errors = tab.errors()
+    finally:
+        browser.close()
+    # The theme's stylesheet was applied (its colour variables exist).
+    assert state["theme"].strip(), "pydata-sphinx-theme's CSS did not load"
+    # Every table rendered, with a header and rows of the header's width.
+    tables = state["tables"]
+    assert tables, f"{page}: no table"
+    for table in tables:
+        assert table["visible"] and table["header"] and table["rows"], table["classes"]
+        assert all(len(row) == len(table["header"]) for row in table["rows"])
+    if page == "index.html":
+        # One table a family, every hasher of skhash on it.
+        shown = {row[0] for table in tables for row in table["rows"]}
+        hashers = {
+            name for name in skhash.__all__ if name.endswith("Hasher") and name != "BaseHasher"
+        }
+        assert hashers <= shown, sorted(hashers - shown)
+    else:
+        # The results tables, each cell as its results file holds it.
+        names = _results_tables_of(page.removesuffix(".html"))
+        shown = [t for t in tables if "skhash-results" in t["classes"]]
+        shown_names = [
+            next(c for c in t["classes"] if c.startswith("skhash-results-")) for t in shown
+        ]
+        assert shown_names == [f"skhash-results-{n}" for n in names]
+        for name, table in zip(names, shown, strict=True):
+            expected = skhash_results.TABLES[name][1]()
+            # Sphinx typesets apostrophes as typographic ones (smartquotes).
+            straight = [
+                [cell.replace("\u2019", "'") for cell in row]
+                for row in [table["header"], *table["rows"]]
+            ]
+            assert straight[0] == expected.header, name
+            assert straight[1:] == expected.rows, name
+    # Every image loaded.
+    assert all(image["complete"] and image["width"] > 0 for image in state["images"]), state[
+        "images"
+    ]
+    if page == "results/digits.html":
+        assert any(i["src"].endswith("digits_precision_recall.png") for i in state["images"])
+    # No console error, and nothing came from outside the built documentation.
+    assert errors == [], errors
+    outside = [
+        url for url in requests
+        if not (url.startswith("data:") or url.startswith(html.as_uri() + "/"))
+    ]  # fmt: skip
+    assert outside == [], outside
+    if screenshot:
+        assert (tmp_path / screenshot).stat().st_size > 10_000, "no screenshot"
+        if os.environ.get("SKHASH_SCREENSHOT_DIR"):
+            shutil.copyfile(
+                tmp_path / screenshot, Path(os.environ["SKHASH_SCREENSHOT_DIR"]) / screenshot
+            )

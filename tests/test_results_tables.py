@@ -1,0 +1,266 @@
+"""The results pages' tables equal their committed results files; the README is a front door.
+
+The tables are rendered by ``docs/_ext/skhash_results.py`` at build time; here
+each is recomputed from its file by independent code (means and standard
+deviations over the random states, the claims' margins) and compared cell by
+cell, and the README's and the front page's lists of hashers, its commands and
+its headline verdicts are checked against the package and the results.
+"""
+
+import inspect
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skhash
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+import skhash_results as results  # noqa: E402
+
+
+def _json(name):
+    return json.loads((BENCHMARKS / name).read_text(encoding="utf-8"))
+
+
+def _mean_std_text(values, digits):
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+# -- the digits table of the main job --------------------------------------------
+def test_digits_table_equals_its_results_file():
+    data = _json("digits_results.json")
+    table = results.digits_table()
+    assert table.header == ["method", "n_bits", "mAP", "mAP@1000", "P@1000", "P(r<=2)", "fit_s"]
+    # One rendered row per (method, n_bits) of the file, each the file's values.
+    assert len(table.rows) == len({(r["method"], r["n_bits"]) for r in data["results"]})
+    by_key = {(row[0], int(row[1])): row for row in table.rows}
+    for summary in data["summary"]:  # the command's own summary of its rows
+        row = by_key[summary["method"], summary["n_bits"]]
+        for column, text in zip(table.header[2:], row[2:], strict=True):
+            digits = 2 if column == "fit_s" else 4
+            assert text == f"{summary[column]:.{digits}f}", (summary["method"], column)
+
+
+def test_digits_results_cover_the_benchmark_registry():
+    # Regenerate with `python benchmarks/digits_results.py` when this fails.
+    data = _json("digits_results.json")
+    registry = set(results.benchmark_registry())
+    in_file = {row["method"] for row in data["results"]}
+    assert registry == in_file, (
+        f"registry only: {sorted(registry - in_file)}; file only: {sorted(in_file - registry)}"
+        "; rerun python benchmarks/digits_results.py"
+    )
+    assert data["commit"] and data["machine"]["cpu_count"] >= 1
+    assert data["command"][0] == "python -m skhash"
+
+
+# -- python -m skhash compare ------------------------------------------------------
+@pytest.mark.parametrize("dataset", ["mirflickr25k", "cifar10"])
+def test_compare_tables_equal_their_results_file(dataset):
+    rows = [r for r in _json("compare_results.json")["results"].values() if r["dataset"] == dataset]
+    table = results.compare_table(dataset)
+    bits = sorted({r["n_bits"] for r in rows})
+    assert table.header[:2] == ["method", "learns from"]
+    assert {row[0] for row in table.rows} == {r["method"] for r in rows}
+    for line in table.rows:
+        cells = iter(line[2:])
+        for column, digits in (("mAP", 4), ("mAP@1000", 4), ("fit_s", 1)):
+            for n_bits in bits:
+                values = [
+                    r[column] for r in rows if r["method"] == line[0] and r["n_bits"] == n_bits
+                ]
+                assert next(cells) == _mean_std_text(values, digits), (line[0], column, n_bits)
+
+
+def test_compare_table_reproduces_a_hand_checked_cell():
+    # DSTDH on MIRFlickr-25K at 32 bits, from the three seeds' rows of the file.
+    rows = _json("compare_results.json")["results"]
+    values = [rows[f"mirflickr25k|DSTDH|32|{seed}"]["mAP"] for seed in (0, 1, 2)]
+    row = next(r for r in results.compare_table("mirflickr25k").rows if r[0] == "DSTDH")
+    assert row[1] == "features + tags"
+    assert row[3] == f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+
+
+def test_claim_verdicts_follow_the_results():
+    rows = list(_json("compare_results.json")["results"].values())
+    verdicts = results.claim_verdicts()
+    table = results.claims_table()
+    assert len(table.rows) == len(verdicts)
+
+    def value(dataset, method, n_bits, seed, column):
+        (row,) = [
+            r
+            for r in rows
+            if (r["dataset"], r["method"], r["n_bits"], r["random_state"])
+            == (dataset, method, n_bits, seed)
+        ]
+        return row[column]
+
+    # DSTDH against CCA-ITQ in mAP@1000: recomputed seed by seed.
+    entry = verdicts["dstdh_beats_cca_itq_at_1000"]
+    for n_bits, (margin, best, won, n) in entry["by_bits"].items():
+        ours = [value("mirflickr25k", "DSTDH", n_bits, s, "mAP@1000") for s in (0, 1, 2)]
+        theirs = [value("mirflickr25k", "CCA-ITQ", n_bits, s, "mAP@1000") for s in (0, 1, 2)]
+        assert best == "CCA-ITQ" and n == 3
+        assert margin == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-12)
+        assert won == sum(a > b for a, b in zip(ours, theirs, strict=True))
+    expected = (
+        "yes"
+        if all(m > 0 and w == n for m, _, w, n in entry["by_bits"].values())
+        else "no"
+        if all(m <= 0 for m, _, _, _ in entry["by_bits"].values())
+        else "partly"
+    )
+    assert entry["verdict"] == expected
+    # A fit-time claim: the margin is in seconds, positive when the claimant is faster.
+    fit = verdicts["wsih_fits_faster_cifar10"]["by_bits"][32]
+    wsih = np.mean([value("cifar10", "WSIH", 32, s, "fit_s") for s in (0, 1, 2)])
+    rival = np.mean([value("cifar10", fit[1], 32, s, "fit_s") for s in (0, 1, 2)])
+    assert fit[0] == pytest.approx(rival - wsih, abs=1e-12)
+
+
+# -- transcribed tables -------------------------------------------------------------
+TRANSCRIBED = [name for name, (file, _) in results.TABLES.items() if "provenance" in _json(file)]
+
+
+@pytest.mark.parametrize("name", TRANSCRIBED)
+def test_transcribed_tables_equal_their_files(name):
+    file, render = results.TABLES[name]
+    data = _json(file)
+    table = render()
+    assert table.header == data["columns"]
+    assert len(table.rows) == len(data["rows"]) > 0
+    digits = data.get("digits") or [None] * len(data["columns"])
+    for rendered, stored in zip(table.rows, data["rows"], strict=True):
+        for text, value, d in zip(rendered, stored, digits, strict=True):
+            if isinstance(value, list):
+                assert text == f"{value[0]:.{d}f} ± {value[1]:.{d}f}"
+            elif isinstance(value, float):
+                assert text == f"{value:.{d}f}"
+            else:
+                assert text == str(value)
+
+
+@pytest.mark.parametrize("name", sorted({file for file, _ in results.TABLES.values()}))
+def test_every_results_file_says_command_commit_and_machine(name):
+    info = results.provenance(name)
+    assert info["command"] and info["commit"] and info["machine"]
+    text = results.provenance_text(name)
+    assert info["command"] in text and f"benchmarks/{name}" in text
+
+
+def test_every_table_is_on_a_results_page():
+    pages = "\n".join(p.read_text() for p in (ROOT / "docs" / "results").glob("*.rst"))
+    used = set(re.findall(r"^\.\. results-table:: (\S+)$", pages, flags=re.MULTILINE))
+    assert used == set(results.TABLES)
+    for file in re.findall(r"^\.\. results-provenance:: (\S+)$", pages, flags=re.MULTILINE):
+        assert (BENCHMARKS / file).is_file(), file
+
+
+def test_unknown_results_file_is_a_clear_error():
+    with pytest.raises(FileNotFoundError, match="no_such_results.json"):
+        results.load("no_such_results.json")
+
+
+# -- the README and the docs' front page -------------------------------------------
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+HASHERS = [
+    name
+    for name in skhash.__all__
+    if inspect.isclass(getattr(skhash, name))
+    and issubclass(getattr(skhash, name), skhash.BaseHasher)
+    and getattr(skhash, name) is not skhash.BaseHasher
+]
+
+
+def test_readme_is_a_front_door():
+    assert len(README.splitlines()) <= 200
+    assert not re.search(r"\b[0-9a-f]{7,40}\b", README), "no commit hashes in the README"
+    assert "load average" not in README
+    headings = re.findall(r"^## (.+)$", README, flags=re.MULTILINE)
+    assert headings[:6] == [
+        "Hashers",
+        "Install",
+        "The two commands",
+        "Quick start",
+        "Search",
+        "Results",
+    ]
+    for page in re.findall(r"\]\((docs/results/[\w.]+)\)", README):
+        assert (ROOT / page).is_file(), page
+    assert len(re.findall(r"\]\(docs/results/", README)) == 5
+
+
+def test_readme_and_front_page_list_every_hasher():
+    table = [line for line in README.splitlines() if line.startswith("| `")]
+    in_readme = {re.match(r"\| `(\w+)`", line).group(1) for line in table}
+    front = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
+    on_front_page = set(re.findall(r":class:`~skhash\.(\w+Hasher)`", front))
+    assert set(HASHERS) <= in_readme, sorted(set(HASHERS) - in_readme)
+    assert set(HASHERS) <= on_front_page, sorted(set(HASHERS) - on_front_page)
+    for line in table:  # hasher | family | learns from | paper
+        assert len([c for c in line.strip("|").split("|") if c.strip()]) == 4, line
+
+
+def test_readme_families_are_the_front_page_sections():
+    # Each hasher's family in the README is the section of the front page that lists it.
+    front = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
+    section_of = {}
+    section = None
+    lines = front.splitlines()
+    for line, underline in zip(lines, lines[1:] + [""], strict=True):
+        if underline and set(underline) == {"-"} and len(underline) == len(line):
+            section = line.lower()
+        for name in re.findall(r":class:`~skhash\.(\w+Hasher)`", line):
+            section_of.setdefault(name, section)
+    for line in README.splitlines():
+        if match := re.match(r"\| `(\w+Hasher)` \| ([\w ]+) \|", line):
+            assert section_of.get(match.group(1)) == match.group(2).strip(), line
+
+
+def test_readme_commands_are_the_two_commands():
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    main = 'pip install torch==2.13.0 && pip install -e ".[all]" && python -m skhash'
+    tests = 'pip install torch==2.13.0 && pip install -e ".[all]" && python -m pytest'
+    assert main + "\n" in blocks and tests + "\n" in blocks
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci
+    assert "pip install scikit-hashing" in README
+
+
+def test_readme_headline_verdicts_follow_the_results():
+    verdicts = {key: v["verdict"] for key, v in results.claim_verdicts().items()}
+    headline = README[README.index("## Results") :]
+    headline = " ".join(headline.split())
+    assert "DSTDH beats every unsupervised method at every code length and on every seed" in (
+        headline
+    )
+    assert verdicts["dstdh_beats_unsupervised"] == "yes"
+    assert "beats CCA-ITQ, which learns from the same tags, in mAP but not in mAP@1000" in headline
+    assert verdicts["dstdh_beats_cca_itq"] == "yes"
+    assert verdicts["dstdh_beats_cca_itq_at_1000"] != "yes"
+    assert "WSIH beats every unsupervised deep baseline on both datasets" in headline
+    for dataset in ("mirflickr25k", "cifar10"):
+        assert verdicts[f"wsih_beats_deep_baselines_{dataset}"] == "yes"
+    assert "its fit is not shorter than theirs" in headline
+    assert verdicts["wsih_fits_faster_mirflickr25k"] == "no"
+    assert verdicts["wsih_fits_faster_cifar10"] == "no"
+
+
+@pytest.mark.slow
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the search example saves an index in the current folder
+    for block in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL):
+        exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "digits.index" / "header.json").is_file()
