@@ -5,14 +5,16 @@ Usage::
     python benchmarks/bench_deep_baselines.py [--n-samples 4000] [--n-features 1280]
                                               [--n-bits 32] [--epochs 10] [--repeats 3]
                                               [--threads N] [--methods ...]
-                                              [--out benchmarks/deep_speed_results.json]
+                                              [--out benchmarks/bench_deep_baselines_results.json]
 
 The unsupervised SSDH, GreedyHash and Bi-half train on the unlabelled target
 set; the supervised DPSH, HashNet, DSH, CSQ and OrthoHash on the labelled set
 of the same size (class ids; the bare loop gets the same label indicator
 ``label_targets`` makes). HashNet's bare loop keeps ``beta = 1`` (setting an
 attribute once an epoch costs nothing). ``--out`` writes the rows, the
-processor and the command to a JSON file.
+processor, the commit and the command to a JSON file in the format of the
+results pages (``docs/results/performance.rst`` renders
+``benchmarks/bench_deep_baselines_results.json``).
 
 For each hasher, times ``fit`` (through the shared skorch plumbing of
 ``skhash.estimators._torch``) and a bare torch loop that trains the same
@@ -31,6 +33,7 @@ is that of stage 2, and ``steps`` is the number of optimiser steps an epoch.
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -156,29 +159,12 @@ def main(argv=None):
             f"{-(-len(X) // hasher.batch_size):6d}"
         )
         results.append(
-            {
-                "method": name, "fit_s": round(fit, 4), "fit_cpu_s": round(fit_cpu, 4),
-                "bare_fit_s": round(bare, 4), "bare_fit_cpu_s": round(bare_cpu, 4),
-                "epoch_s": round(epoch, 5), "bare_epoch_s": round(bare_epoch, 5),
-                "epoch_ratio": round(epoch / bare_epoch, 3),
-                "steps_per_epoch": -(-len(X) // hasher.batch_size),
-            }
-        )  # fmt: skip
-    if args.out is not None:
-        args.out.write_text(
-            json.dumps(
-                {
-                    "command": " ".join(["python", *sys.argv]),
-                    "processor": processor(),
-                    "torch": torch.__version__,
-                    "torch_threads": torch.get_num_threads(),
-                    "n_samples": len(X), "n_features": X.shape[1], "n_bits": args.n_bits,
-                    "epochs": args.epochs, "repeats": args.repeats,
-                    "note": "best of the repeats; epoch times are medians over epochs 2 on",
-                    "rows": results,
-                },
-                indent=1,
-            ) + "\n"
+            [
+                DISPLAY.get(name, name), f"{fit:.2f} ({fit_cpu:.2f})",
+                f"{bare:.2f} ({bare_cpu:.2f})", f"{fit / bare:.2f}", f"{epoch:.4f}",
+                f"{bare_epoch:.4f}", f"{epoch / bare_epoch:.2f}",
+                str(-(-len(X) // hasher.batch_size)),
+            ]
         )  # fmt: skip
     if args.wsih:
         rows = []
@@ -197,6 +183,50 @@ def main(argv=None):
             f"{'WSIH':11} {fit:7.2f} ({fit_cpu:6.2f}) {'':16} {'':6}   {epoch:14.4f} {'':14} "
             f"{'':6} {steps:6d}"
         )
+        results.append(
+            [
+                "WSIH (both stages)", f"{fit:.2f} ({fit_cpu:.2f})", "", "",
+                f"{epoch:.3f} (stage 2)", "", "", f"{steps} (stage 2)",
+            ]
+        )  # fmt: skip
+    if args.out is not None:
+        write_results(args, results)
+
+
+COLUMNS = [
+    "hasher", "skorch fit s (CPU s)", "torch fit s (CPU s)", "ratio", "skorch s/epoch",
+    "torch s/epoch", "ratio", "steps/epoch",
+]  # fmt: skip
+DISPLAY = {"BiHalf": "Bi-half"}
+
+
+def write_results(args, rows):
+    """The table (strings, as printed) and its provenance, in the results pages' format."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    threads = torch.get_num_threads()
+    machine = (
+        f"{processor()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"{threads} thread{'s' if threads != 1 else ''}, best of {args.repeats}, "
+        f"load average {load} at the end"
+    )
+    data = {
+        "provenance": {
+            "command": " ".join(["python", *sys.argv]),
+            "commit": commit,
+            "machine": machine,
+            "source": "written by the command (--out)",
+        },
+        "columns": COLUMNS,
+        "digits": None,
+        "rows": rows,
+    }
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":
