@@ -73,7 +73,12 @@ SUPERVISED = {
 
 
 def bare_fit(hasher, X, epochs, y=None):
-    """The hasher's network, loss and optimiser trained by ``bare_loop``; epoch durations."""
+    """The hasher's network, loss and optimiser trained by ``bare_loop``; epoch durations.
+
+    ``hasher`` is fitted: the loop trains on the inputs its fit trained on
+    (centred by its ``mean_``, a float32 copy, when it centres).
+    """
+    X = hasher._centred(X)
     Y = None if y is None else label_targets(y, len(X), "bare")
     criterion_class, criterion_params = hasher._criterion(X, Y, np.random.RandomState(0))
     module = FeatureMLP(

@@ -408,3 +408,23 @@ def test_digits_each_beats_itq_at_32_bits():
     for cls in HASHERS:
         margin = margins[cls.__name__.removesuffix("Hasher")]
         assert mean[cls.__name__] > mean["ITQHasher"] + margin, scores
+
+
+# -- model selection -------------------------------------------------------------------------------
+def test_grid_search_and_cross_validate_with_a_hashing_scorer(data):
+    from sklearn.model_selection import GridSearchCV, cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skhash.metrics import make_hashing_scorer
+
+    X, y = data
+    scorer = make_hashing_scorer("mean_average_precision")
+    pipe = make_pipeline(StandardScaler(), DSHHasher(n_bits=8, hidden_sizes=(), **FAST))
+    search = GridSearchCV(pipe, {"dshhasher__lr": [1e-3, 1e-2]}, scoring=scorer, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["dshhasher__lr"] in (1e-3, 1e-2)
+    Y = np.eye(4)[y]  # a multi-label indicator (cross_validate takes dense y only)
+    Y[::5, 0] = 1
+    scores = cross_validate(CSQHasher(n_bits=8, **FAST), X, Y, scoring=scorer, cv=3)
+    assert np.all((scores["test_score"] > 0) & (scores["test_score"] <= 1))
