@@ -1,6 +1,6 @@
 """Compare skhash's hashers in the DSTDH and WSIH papers' settings (docs/results/claims.rst).
 
-The same as ``python -m skhash compare``; see :mod:`skhash._compare`. Resumable:
+The same as ``python -m skhash compare``; see :mod:`skhash.benchmark.compare`. Resumable:
 results go to a JSON file (``--results``) as they are measured, and a rerun fits
 only what is missing (new methods of the registry, new seeds or code lengths).
 
@@ -15,7 +15,7 @@ Run from the repository root, in the background (the full run takes hours on 2 c
 
 import sys
 
-from skhash._compare import main
+from skhash.__main__ import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["compare", *sys.argv[1:]]))

@@ -17,7 +17,7 @@ from sklearn.utils import Bunch
 
 from .codes import check_packed_codes, hamming_distances, n_bits_of
 from .estimators._base import _check_random_state
-from .index import _check_int
+from .index._common import check_int as _check_int
 from .metrics._engine import _check_labels, encode_labels
 
 __all__ = ["ImageSet", "choose_queries", "image_sets", "top_k_results"]

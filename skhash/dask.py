@@ -33,8 +33,10 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
-from ._index_store import HEADER, read_header
-from .index import HammingIndex, _check_int, _check_radius
+from .index import HammingIndex
+from .index._common import check_int as _check_int
+from .index._common import check_radius as _check_radius
+from .index._store import HEADER, read_header
 from .metrics._engine import RetrievalProblem
 from .metrics._ranking import (
     _NO_RELEVANT,

@@ -2,7 +2,7 @@
 
 import os
 
-__all__ = ["DivergedFitError", "ImageReadError"]
+__all__ = ["ConstantBitsWarning", "DivergedFitError", "ImageReadError"]
 
 
 class ImageReadError(OSError, ValueError):
@@ -49,7 +49,11 @@ class ImageReadError(OSError, ValueError):
 
 
 class DivergedFitError(ValueError, RuntimeError):
-    """A deep hasher's training produced a non-finite loss or non-finite weights.
+    """A deep hasher's training diverged or collapsed.
+
+    Diverged: the loss or the weights became non-finite, or a weight grew
+    beyond what float32 products can hold. Collapsed: the fit ended with every
+    training sample mapped to the same code.
 
     A :class:`ValueError` (as scikit-learn's MLP raises for the same failure)
     and a :class:`RuntimeError`; the message names the parameters that most
@@ -60,5 +64,23 @@ class DivergedFitError(ValueError, RuntimeError):
     --------
     >>> from skhash.exceptions import DivergedFitError
     >>> isinstance(DivergedFitError("loss is nan"), ValueError)
+    True
+    """
+
+
+class ConstantBitsWarning(UserWarning):
+    """A deep hasher's fit ended with bits that are the same for every training sample.
+
+    Such bits carry no information. They appear when a fit is too short for
+    its network (batch-norm running statistics not settled yet), on very small
+    training sets, or after a learning rate far outside its range. A fit in
+    which *every* bit is constant (one code for all samples) raises
+    :class:`DivergedFitError` instead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skhash.exceptions import ConstantBitsWarning
+    >>> issubclass(ConstantBitsWarning, UserWarning)
     True
     """

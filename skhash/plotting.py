@@ -18,7 +18,7 @@ from ._gallery import (
 )
 from ._typing import ArrayLike, Labels, PackedCodes
 from .codes import check_packed_codes
-from .index import _check_int
+from .index._common import check_int as _check_int
 from .metrics import precision_recall_curve, radius_precision_recall
 
 if TYPE_CHECKING:

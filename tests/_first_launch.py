@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -137,8 +138,15 @@ def _same(a, b):
 def _child(name, scheduler):
     under_dask, in_memory = ENTRY_POINTS[name]
     if scheduler == "distributed":
-        with distributed.Client(
-            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        with (
+            tempfile.TemporaryDirectory() as scratch,  # removed afterwards, not left in /tmp
+            distributed.Client(
+                processes=False,
+                n_workers=1,
+                threads_per_worker=2,
+                dashboard_address=None,
+                local_directory=scratch,
+            ),
         ):
             first = under_dask()
     else:

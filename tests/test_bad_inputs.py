@@ -32,7 +32,14 @@ from skhash import (
     unpack_codes,
 )
 from skhash.codes import check_n_bits, check_packed_codes
-from skhash.estimators import CCAITQHasher, SDHHasher
+from skhash.estimators import (
+    AGHHasher,
+    CCAITQHasher,
+    SDHHasher,
+    SGHHasher,
+    SHHasher,
+    SpHHasher,
+)
 from skhash.exceptions import DivergedFitError, ImageReadError
 from skhash.metrics import (
     make_hashing_scorer,
@@ -55,13 +62,15 @@ from skhash.datasets import (  # noqa: E402
     load_cifar10n,
     load_image_folder,
     load_mirflickr25k,
+    make_web_set,
 )
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(30, 6))
 Y = np.arange(30) % 3
-TAGS = sp.csr_matrix((rng.random((30, 5)) < 0.4).astype(np.float64))
-TAGS[np.arange(30), np.arange(30) % 5] = 1
+_tags = (rng.random((30, 5)) < 0.4).astype(np.float64)
+_tags[np.arange(30), np.arange(30) % 5] = 1
+TAGS = sp.csr_matrix(_tags)
 CODES = pack_codes(rng.choice([-1, 1], size=(12, 16)))
 LABELS = np.arange(12) % 3
 Q, QL = CODES[:4], LABELS[:4]
@@ -889,6 +898,45 @@ def _threads_after_cli():
     return before, state()
 
 
+# Finite values whose squares overflow the computation (issue 19): every hasher that sums
+# squared values (covariances, distances, batch statistics) names X, instead of numpy's
+# "Eigenvalues did not converge", scipy's "array must not contain infs or NaNs", silent NaN
+# codes or a generic NaN-projection error.
+# (the deep hashers, which compute in float32, reject float64 values beyond its range first)
+_TOO_LARGE = r"Input X holds values (too large for the computation of \w+Hasher|beyond the range)"
+_SECOND_MOMENT_HASHERS = {
+    "ITQ": lambda: ITQHasher(n_bits=8, random_state=0),
+    "PCAH": lambda: PCAHasher(n_bits=8),
+    "SH": lambda: SHHasher(n_bits=8),
+    "SpH": lambda: SpHHasher(n_bits=8, random_state=0),
+    "SGH": lambda: SGHHasher(n_bits=8, n_anchors=10, random_state=0),
+    "AGH": lambda: AGHHasher(n_bits=8, n_anchors=10, random_state=0),
+    "SDH": lambda: SDHHasher(n_bits=8, n_anchors=10, random_state=0),
+    "CCA-ITQ": lambda: CCAITQHasher(n_bits=8, random_state=0),
+    "DSTDH": dstdh,
+    "WSIH": wsih,
+}
+for _name, _make in _SECOND_MOMENT_HASHERS.items():
+    _fit_kwargs = {"y": Y} if _name in ("SDH", "CCA-ITQ") else {}
+    for _scale, _dtype in ((1e300, np.float64), (1e30, np.float32)):
+        BAD[f"{_name}.fit(X * {_scale:.0e}, {np.dtype(_dtype).name})"] = (
+            lambda make=_make, kw=_fit_kwargs, scale=_scale, dtype=_dtype: make().fit(
+                (X * scale).astype(dtype), **kw
+            ),
+            ValueError,
+            _TOO_LARGE,
+        )
+BAD["make_web_set(1-d tags)"] = (
+    lambda: make_web_set(np.array([1, 0, 1]), ["dog", "sky", "cat"], ["dog"]),
+    ValueError,
+    r"tags must be a 2-d \(n_photos, n_tags\) 0/1 matrix.*shape \(3,\)",
+)
+ACCEPTED["LSH.fit(X * 1e300): only means and projections, no squares"] = (
+    lambda: LSHHasher(n_bits=8, random_state=0).fit(X * 1e300).transform(X * 1e300),
+    lambda codes: len(np.unique(codes, axis=0)) > 10,
+)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fake_files(tmp_path_factory):
     from PIL import Image
@@ -969,3 +1017,11 @@ def test_every_estimator_still_clones():
     # the cases above build estimators with bad parameters: construction never validates
     assert clone(LSHHasher(n_bits=7)).n_bits == 7
     assert os.path.isdir(FILES["empty_dir"])
+
+
+def test_cli_too_few_queries_for_the_galleries_is_a_usage_error():
+    """Issue 19: ``--n-queries 1`` exits 2 naming the option and the smallest value (5)."""
+    with pytest.raises(UsageExit, match=r"--n-queries: n_queries=1 .*at least 5") as info:
+        cli("--n-queries", "1", "--methods", "LSH", "--bits", "16")
+    assert "Traceback" not in str(info.value)
+    assert cli("--n-queries", "5", "--methods", "LSH", "--bits", "16") == 0  # the smallest works

@@ -1,13 +1,18 @@
 """The benchmark command."""
 
+import contextlib
 import csv
+import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from skhash import LSHHasher
-from skhash.__main__ import format_table, load_digits_benchmark, main
+from skhash.__main__ import main
+from skhash.benchmark import format_table, load_digits_benchmark
 
 
 def test_digits_side_information_is_simulated_as_documented():
@@ -94,7 +99,7 @@ def test_several_random_states_give_mean_and_std(tmp_path, capsys):
 
 
 def test_every_method_of_the_registry_builds_a_hasher():
-    from skhash.__main__ import METHODS, make_hasher
+    from skhash.benchmark import METHODS, make_hasher
     from skhash.estimators import BaseHasher
 
     data = load_digits_benchmark(n_queries=300, random_state=0)
@@ -104,6 +109,187 @@ def test_every_method_of_the_registry_builds_a_hasher():
         assert set(fit_params) <= {"tags", "y"}
     with pytest.raises(ValueError, match="unknown method 'nope'"):
         make_hasher("nope", 16, data, 0)
+
+
+def test_every_public_hasher_is_registered_once():
+    import skhash
+    from skhash.benchmark import FAMILIES, METHODS
+    from skhash.estimators import BaseHasher
+
+    public = {
+        getattr(skhash, name)
+        for name in skhash.__all__
+        if isinstance(getattr(skhash, name), type)
+        and issubclass(getattr(skhash, name), BaseHasher)
+        and getattr(skhash, name) is not BaseHasher
+    }
+    registered = [method.estimator_class() for method in METHODS.values()]
+    assert len(public) >= 14
+    missing = sorted(cls.__name__ for cls in public - set(registered))
+    assert missing == [], f"hashers exported by skhash but not in the benchmark: {missing}"
+    assert len(registered) == len(set(registered))  # one entry a hasher
+    assert {method.family for method in METHODS.values()} == set(FAMILIES)
+    assert METHODS["SDH"].family == "supervised"
+
+
+def test_run_from_python_returns_the_table():
+    from skhash.benchmark import UsageError, run
+
+    results = run(["LSH", "PCAH"], n_bits=[16], random_state=[0, 1])
+    assert [(r["method"], r["random_state"]) for r in results.rows] == [
+        ("LSH", 0),
+        ("PCAH", 0),
+        ("LSH", 1),
+        ("PCAH", 1),
+    ]
+    lsh = results.summary[0]
+    assert lsh["mAP"] == pytest.approx((results.rows[0]["mAP"] + results.rows[2]["mAP"]) / 2)
+    assert results.metadata["arguments"]["n_bits"] == [16]
+    assert "| PCAH | 16 |" in results.table()
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        run(["nope"])
+    with pytest.raises(ValueError, match="n_bits=12"):
+        run(["LSH"], n_bits=12)
+    with pytest.raises(UsageError, match="n_queries=2 is too few.*at least 5") as info:
+        run(["LSH"], n_bits=16, n_queries=2)
+    assert info.value.flag == "--n-queries"
+    with pytest.raises(UsageError, match="128 is too long for PCAH"):
+        run(["PCAH"], n_bits=128)
+
+
+HELP_FILE = Path(__file__).resolve().parents[1] / "docs" / "_static" / "cli_help.txt"
+
+
+def _help(monkeypatch, *args):
+    """``python -m skhash --help`` as printed on a wide terminal."""
+    monkeypatch.setenv("COLUMNS", "200")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as info:
+        main([*args, "--help"])
+    assert info.value.code == 0
+    return out.getvalue()
+
+
+def test_help_names_subcommands_methods_files_and_examples(monkeypatch):
+    from skhash.benchmark import FAMILIES, FILES, METHODS
+
+    text = _help(monkeypatch)
+    lines = text.splitlines()
+    assert max(map(len, lines)) < 100
+    body, _, examples = text.partition("\nexamples:\n")
+    assert "compare" in body.split("options:")[0]  # the subcommand, before the options
+    for name in METHODS:  # each method named once, in its family's line
+        assert len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", body)) == 1, name
+        (line,) = [
+            line
+            for line in body.splitlines()
+            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)
+        ]
+        assert line.lstrip().startswith(METHODS[name].family)
+    for family in FAMILIES:
+        assert f"  {family}  " in body
+    for file in FILES:
+        assert re.search(rf"^  {re.escape(file)} ", body, re.M)
+    example_lines = examples.rstrip("\n").splitlines()
+    assert len(example_lines) == 3
+    assert all(line.startswith("  python -m skhash ") for line in example_lines)
+    compare_help = _help(monkeypatch, "compare")
+    assert max(map(len, compare_help.splitlines())) < 100 and "CCA-ITQ" not in compare_help
+
+
+def test_docs_figure_is_the_digits_runs_figure():
+    """docs/_static's figure is the one benchmarks/digits_results.py keeps with its results."""
+    root = Path(__file__).resolve().parents[1]
+    shown = root / "docs" / "_static" / "benchmark_precision_recall.png"
+    kept = root / "benchmarks" / "digits_precision_recall.png"
+    assert shown.read_bytes() == kept.read_bytes(), (
+        "after python benchmarks/digits_results.py: cp benchmarks/digits_precision_recall.png "
+        "docs/_static/benchmark_precision_recall.png"
+    )
+
+
+def test_committed_help_text_is_current(monkeypatch):
+    assert HELP_FILE.read_text() == _help(monkeypatch), (
+        "docs/_static/cli_help.txt is out of date: COLUMNS=200 python -m skhash --help > "
+        "docs/_static/cli_help.txt"
+    )
+
+
+def _fake_curves(methods, bits):
+    rng = np.random.default_rng(0)
+    curves = {}
+    for method in methods:
+        for n_bits in bits:
+            recall = np.sort(rng.random(50))
+            curves[method, n_bits] = (1 - 0.5 * recall, recall)
+    return curves
+
+
+def _style(line):
+    return (line.get_color(), line.get_linestyle(), line.get_marker())
+
+
+def test_figure_gives_each_method_one_distinct_colour_and_one_legend_outside():
+    from matplotlib.colors import to_rgb
+
+    from skhash.benchmark import METHODS
+    from skhash.benchmark.figure import PALETTE, method_styles, precision_recall_figure
+
+    # every registered method and three more (a registry grown by 3)
+    methods = [*METHODS, "new1", "new2", "new3"]
+    bits = (16, 32, 64)
+    curves = _fake_curves(methods, bits)
+    del curves["SDH", 64]  # a panel without one method
+    mean_ap = dict.fromkeys(curves, 0.5)
+    figure = precision_recall_figure(curves, mean_average_precision=mean_ap)
+    styles = {}
+    for ax in figure.axes:
+        lines = ax.get_lines()
+        colors = [to_rgb(line.get_color()) for line in lines]
+        assert len(set(colors)) == len(colors)  # distinct within a panel
+        assert ax.get_legend() is None  # no legend inside a panel
+        for line in lines:
+            name = line.get_label().split(" (")[0]
+            assert styles.setdefault(name, _style(line)) == _style(line)  # same across panels
+    assert len(styles) == len(methods) and len(figure.axes) == 3
+    assert len(PALETTE) >= len(methods)
+    # the legend: once, outside every panel, each method once with its panel's style
+    (legend,) = figure.legends
+    figure.draw_without_rendering()  # the constrained layout places the legend
+    box = legend.get_window_extent()
+    assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
+    assert figure.bbox.y0 <= box.y0 and box.y1 <= figure.bbox.y1
+    for ax in figure.axes:
+        assert box.x0 > ax.get_window_extent().x1
+    texts = [t.get_text() for t in legend.get_texts()]
+    for name in methods:
+        (i,) = [i for i, text in enumerate(texts) if text.split()[0] == name]
+        assert _style(legend.legend_handles[i]) == styles[name]
+    # a method keeps its style in a figure of fewer methods (the report's, one code length)
+    alone = method_styles(["WSIH"])["WSIH"]
+    assert (alone["color"], alone["linestyle"], alone["marker"]) == styles["WSIH"]
+
+
+def test_report_curves_keep_the_figures_colours(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from skhash.benchmark.figure import method_styles
+    from skhash.benchmark.report import write_report
+
+    curves = _fake_curves(["LSH", "ITQ", "WSIH"], (16, 32))
+    rows = [{"method": m, "n_bits": b, "mAP": 0.5} for m, b in curves]
+    page = write_report(tmp_path, rows, curves=curves).read_text()
+    images = re.findall(r'<figure class="pr"><img src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 2
+    for data in images:
+        pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+        seen = {tuple(p) for p in pixels.reshape(-1, 3)}
+        for style in method_styles(["LSH", "ITQ", "WSIH"]).values():
+            rgb = tuple(int(style["color"][i : i + 2], 16) for i in (1, 3, 5))
+            assert rgb in seen  # each method's colour is drawn in each code length's figure
 
 
 def _run(out, *extra):
@@ -165,24 +351,33 @@ def test_an_earlier_result_folder_is_never_overwritten(tmp_path, capsys):
 
 
 def test_precision_recall_figure_shows_each_methods_map(tmp_path, monkeypatch, capsys):
-    from skhash.plotting import RetrievalPrecisionRecallDisplay
+    import skhash.benchmark.figure as figure_module
 
-    drawn = []
-    plot = RetrievalPrecisionRecallDisplay.plot
+    figures = []
+    draw = figure_module.precision_recall_figure
 
-    def recording_plot(self, *args, **kwargs):
-        result = plot(self, *args, **kwargs)
-        drawn.append((self.name, self.line_.get_label()))
-        return result
+    def recording(*args, **kwargs):
+        figures.append(draw(*args, **kwargs))
+        return figures[-1]
 
-    monkeypatch.setattr(RetrievalPrecisionRecallDisplay, "plot", recording_plot)
+    monkeypatch.setattr(figure_module, "precision_recall_figure", recording)
     out = tmp_path / "results"
-    assert _run(out, "-q") == 0
+    assert main(["--methods", "LSH", "ITQ", "--bits", "16", "32", "--output", str(out), "-q"]) == 0
     capsys.readouterr()
     rows = json.loads((out / "results.json").read_text())["results"]
-    assert sorted(drawn) == sorted(
-        (row["method"], f"{row['method']} (mAP = {row['mAP']:.3f})") for row in rows
-    )
+    mean_ap = {(r["method"], r["n_bits"]): r["mAP"] for r in rows}
+    figure = figures[0]  # precision_recall.png; then the report's, one per code length
+    assert len(figures) == 3
+    (legend,) = figure.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert legend.get_title().get_text() == "mAP at 16 / 32 bits"
+    for method in ("LSH", "ITQ"):
+        assert f"{method}  {mean_ap[method, 16]:.3f} {mean_ap[method, 32]:.3f}" in texts
+    # each curve's label has its mAP too
+    for ax, n_bits in zip(figure.axes, (16, 32), strict=True):
+        assert sorted(line.get_label() for line in ax.get_lines()) == sorted(
+            f"{m} (mAP = {mean_ap[m, n_bits]:.3f})" for m in ("LSH", "ITQ")
+        )
 
 
 def test_verbosity_flags(tmp_path, capsys, monkeypatch):
@@ -191,29 +386,50 @@ def test_verbosity_flags(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == ""  # -q: nothing but the table on stdout
     assert _run(out) == 0  # default: a progress bar over the fits, a line per fit
     err = capsys.readouterr().err
-    assert "benchmark, random state 0" in err and "[ 2/2] ITQ" in err
+    assert "benchmark, random state 0" in err and "[2/2] ITQ" in err
     # -v also makes the hashers verbose (those that have a verbose parameter).
-    import skhash.__main__ as cli
+    from skhash.benchmark import METHODS, Method
 
     built = []
-    make_hasher = cli.make_hasher
 
-    def recording_make_hasher(*args):
-        hasher, fit_params = make_hasher(*args)
-        built.append(hasher)
-        return hasher, fit_params
+    class RecordingLSH(_VerboseLSH):
+        def fit(self, X, y=None):
+            built.append(self)
+            return super().fit(X, y)
 
-    monkeypatch.setattr(cli, "make_hasher", recording_make_hasher)
-    monkeypatch.setitem(
-        cli.METHODS,
-        "LSH",
-        cli.Method("LSH", "nothing", lambda b, data, rs: (_VerboseLSH(n_bits=b), {})),
-    )
+    monkeypatch.setitem(METHODS, "LSH", Method("LSH", RecordingLSH, "classical unsupervised"))
     assert main(["--methods", "LSH", "--bits", "16", "--output", str(out), "-v"]) == 0
     assert main(["--methods", "LSH", "--bits", "16", "--output", str(out)]) == 0
     assert [h.verbose for h in built] == [1, 0]
     with pytest.raises(SystemExit):
         main(["-q", "-v"])
+
+
+def test_a_skipped_fit_counts_as_done_and_the_names_line_up(capsys):
+    """Digits' tags have 30 columns: CCA-ITQ gives 16 bits, not 32 (skipped, with the reason)."""
+    from skhash.benchmark import run_benchmark
+
+    data = load_digits_benchmark(n_queries=300, random_state=0)
+    skipped = []
+    rows, _ = run_benchmark(
+        data, methods=["LSH", "CCA-ITQ"], bits=(16, 32), verbose=1, skipped=skipped
+    )
+    assert [(r["method"], r["n_bits"]) for r in rows] == [("LSH", 16), ("CCA-ITQ", 16), ("LSH", 32)]
+    err = capsys.readouterr().err
+    lines = [line.split("\r")[-1] for line in err.splitlines() if "bits:" in line]
+    lines = [line[line.index("[") :] for line in lines]
+    assert [line[:22] for line in lines] == [
+        "[1/4] LSH      16 bits",
+        "[2/4] CCA-ITQ  16 bits",
+        "[3/4] LSH      32 bits",
+        "[4/4] CCA-ITQ  32 bits",
+    ]
+    assert lines[3].startswith("[4/4] CCA-ITQ  32 bits: skipped: CCA-ITQ learns at most 30 bits")
+    assert "4/4 [" in err and "3/4 [" not in err.rsplit("\r", 1)[-1]  # the bar ends at 4/4
+    assert skipped == [
+        {"method": "CCA-ITQ", "n_bits": 32, "random_state": 0,
+         "reason": "CCA-ITQ learns at most 30 bits from this dataset"}
+    ]  # fmt: skip
 
 
 class _VerboseLSH(LSHHasher):

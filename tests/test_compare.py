@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from skhash import __main__ as cli
-from skhash import _compare
+from skhash.benchmark import METHODS, load_digits_benchmark, runner
+from skhash.benchmark import compare as _compare
 
 
 def test_methods_of_each_setting_follow_what_they_learn_from():
@@ -14,7 +14,7 @@ def test_methods_of_each_setting_follow_what_they_learn_from():
     assert "WSIH" in webly and "DSTDH" not in webly
     for name in ("LSH", "ITQ", "SSDH", "GreedyHash", "BiHalf"):
         assert name in social and name in webly
-    supervised = [m for m in cli.METHODS if _compare.method_kind(m) == "labels"]
+    supervised = [m for m in METHODS if _compare.method_kind(m) == "labels"]
     for name in supervised:  # no setting gives labels for training
         assert name not in social and name not in webly
 
@@ -23,17 +23,17 @@ def test_methods_of_each_setting_follow_what_they_learn_from():
 def digits_as_datasets(monkeypatch):
     """Both datasets replaced by the digits benchmark; counts the fits."""
     fits = []
-    run = cli.run_benchmark
+    run = runner.run_benchmark
 
     def counting_run(data, **kwargs):
         fits.append((kwargs["methods"][0], kwargs["bits"][0], kwargs["random_state"]))
         return run(data, **kwargs)
 
     def load(dataset, data_homes, random_state, cache_dir, verbose):
-        return cli.load_digits_benchmark(random_state=random_state)
+        return load_digits_benchmark(random_state=random_state)
 
     monkeypatch.setattr(_compare, "_load_data", load)
-    monkeypatch.setattr(cli, "run_benchmark", counting_run)
+    monkeypatch.setattr(runner, "run_benchmark", counting_run)
     return fits
 
 
@@ -70,3 +70,19 @@ def test_missing_seeds_are_marked_in_the_table():
         {"a": row}, ["webly"], methods=["LSH"], bits=(16, 32), random_states=(0, 1, 2)
     )
     assert "| LSH | features | 0.5000 (1 seed) | - |" in table
+
+
+def test_the_committed_results_file_still_loads_and_prints(capsys):
+    """``python -m skhash compare --table-only`` on benchmarks/compare_results.json."""
+    from pathlib import Path
+
+    from skhash.__main__ import main
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_results.json"
+    assert main(["compare", "--table-only", "--results", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "### social: MIRFlickr-25K, user tags" in out
+    assert "### webly: CIFAR-10, web set with CIFAR-10N 'worse' labels" in out
+    assert "| DSTDH | features + tags |" in out and "| WSIH | web set |" in out
+    with pytest.raises(SystemExit):  # fitting needs the datasets' folders
+        main(["compare", "--settings", "social"])

@@ -26,7 +26,7 @@ needs_dask = pytest.mark.skipif(da is None, reason="dask and distributed are not
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(tmp_path_factory):
     if da is None:
         pytest.skip("dask and distributed are not installed")
     cluster = distributed.LocalCluster(
@@ -35,6 +35,8 @@ def client():
         threads_per_worker=1,
         host="127.0.0.1",
         dashboard_address=None,
+        # the workers' scratch space under pytest's temporary folder, not left in /tmp
+        local_directory=str(tmp_path_factory.mktemp("dask-scratch")),
     )
     client = distributed.Client(cluster)
     yield client

@@ -99,12 +99,12 @@ def mirflickr_public(tmp_path):
     for i, photo_tags in tags.items():
         _write(images / "meta" / "tags" / f"tags{i}.txt", photo_tags + [""])
     annotations = root / "annotations"
-    for concept in MIRFLICKR_CONCEPTS:
-        _write(annotations / f"{concept}.txt", [])
+    for concept in MIRFLICKR_CONCEPTS:  # concepts none of these photos has (not empty files,
+        _write(annotations / f"{concept}.txt", [999])  # which warn: see the test below)
     _write(annotations / "dog.txt", [1, 2, 4, 99])  # 4 and 99 have no photo
     _write(annotations / "sky.txt", [1, 3, 5])
     _write(annotations / "dog_r1.txt", [2])
-    _write(annotations / "sky_r1.txt", [])
+    _write(annotations / "sky_r1.txt", [999])
     _write(annotations / "README.txt", ["free text, 42 lines", "not ids"])
     return root
 
@@ -178,9 +178,10 @@ def test_mirflickr_strict_labels_required(mirflickr_public):
     _write(mirflickr_public / "annotations" / "water.txt", [])
     for name in ["dog_r1.txt", "sky_r1.txt"]:
         os.remove(mirflickr_public / "annotations" / name)
-    data = load_mirflickr25k(mirflickr_public)
+    with pytest.warns(UserWarning, match=r"water.txt' is empty: no photo has this concept"):
+        data = load_mirflickr25k(mirflickr_public)
     assert data.strict_labels is None and data.strict_label_names is None
-    with pytest.raises(FileNotFoundError, match="strict annotations"):
+    with pytest.raises(FileNotFoundError, match="strict annotations"), pytest.warns(UserWarning):
         load_mirflickr25k(mirflickr_public, strict_labels=True)
 
 

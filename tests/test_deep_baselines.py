@@ -230,21 +230,3 @@ def test_mirflickr_each_baseline_beats_lsh_at_32_bits():
     # measured (centred inputs): LSH 0.559, SSDH 0.627, GreedyHash 0.592, Bi-half 0.612
     for cls in HASHERS:
         assert mean[cls.__name__] > mean["LSHHasher"] + 0.025, scores
-
-
-@pytest.mark.parametrize("cls", HASHERS)
-def test_fit_is_the_same_at_one_and_two_threads(cls):
-    """1,280-d features, a hidden layer and a last batch of 9 rows: shapes where torch's own
-    linear layers give results that depend on the thread count."""
-    rng = np.random.default_rng(1)
-    X_wide = np.abs(rng.normal(size=(137, 1280)))
-
-    def fit(n_threads):
-        torch.set_num_threads(n_threads)
-        try:
-            hasher = cls(n_bits=16, hidden_sizes=(40,), max_epochs=2, batch_size=32, random_state=0)
-            return hasher.fit(X_wide).project(X_wide)
-        finally:
-            torch.set_num_threads(1)  # the module's setting
-
-    np.testing.assert_array_equal(fit(1), fit(2))

@@ -29,8 +29,9 @@ rng = np.random.default_rng(0)
 N, D, N_CLASSES = 60, 12, 4
 Y = np.arange(N) % N_CLASSES
 X = rng.normal(size=(N_CLASSES, D))[Y] * 2 + rng.normal(size=(N, D))
-TAGS = sp.csr_matrix((rng.random((N, 8)) < 0.3).astype(np.float64))
-TAGS[np.arange(N), Y] = 1
+_tags = (rng.random((N, 8)) < 0.3).astype(np.float64)
+_tags[np.arange(N), Y] = 1
+TAGS = sp.csr_matrix(_tags)
 X_WEB = rng.normal(size=(N_CLASSES, D))[np.arange(24) % N_CLASSES] * 2 + rng.normal(size=(24, D))
 Y_WEB = np.arange(24) % N_CLASSES
 
@@ -51,7 +52,13 @@ HASHERS = {
         {"tags": TAGS},
     ),
     "WSIHHasher": (
-        {"stage1_epochs": 1, "stage2_epochs": 1, "hidden_sizes": (16, 16, 16)},
+        # 12 batch-norm updates: fewer can leave every sample on one code (DivergedFitError)
+        {
+            "stage1_epochs": 1,
+            "stage2_epochs": 3,
+            "stage2_batch_size": 16,
+            "hidden_sizes": (16,) * 3,
+        },
         {},
     ),
     "SSDHHasher": ({"max_epochs": 1, "hidden_sizes": (8,)}, {"y": Y}),

@@ -3,6 +3,7 @@
 import shutil
 import sys
 import threading
+from pathlib import Path
 
 import joblib
 import numba
@@ -16,9 +17,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 
 import skhash.codes
-import skhash.index
 from skhash import LSHHasher, hamming_distances
-from skhash.index import HammingIndex, HashingSearcher
+from skhash.index import HammingIndex, HashingSearcher, _exact, _faiss
 
 
 @pytest.fixture(params=["numpy", "faiss"])
@@ -139,17 +139,17 @@ def test_few_queries_search_parts_of_the_database_in_parallel(n_bytes, levels, m
     queries = random_codes(rng, 5, n_bytes, levels)
     index = HammingIndex().fit(database)
     for n_parts in (1, 2, 3, 7):
-        monkeypatch.setattr(skhash.index, "_database_parts", lambda *_, n=n_parts: n)
+        monkeypatch.setattr(_exact, "database_parts", lambda *_, n=n_parts: n)
         for k in (1, 40, 5000, database.shape[0]):
             distances, indices = index.kneighbors(queries, k)
             expected = brute_kneighbors(queries, database, k)
             assert_array_equal(indices, expected[1])
             assert_array_equal(distances, expected[0])
-    assert skhash.index._database_parts(1, 10**6) == 7
+    assert _exact.database_parts(1, 10**6) == 7
     monkeypatch.undo()
-    assert skhash.index._database_parts(10**4, 10**6) == 1
-    assert skhash.index._database_parts(1, 10**6) == numba.get_num_threads()
-    assert skhash.index._database_parts(1, 100) == 1
+    assert _exact.database_parts(10**4, 10**6) == 1
+    assert _exact.database_parts(1, 10**6) == numba.get_num_threads()
+    assert _exact.database_parts(1, 100) == 1
 
 
 def test_radius_results_beyond_the_first_pass_buffer(backend):
@@ -196,7 +196,7 @@ def test_faiss_heap_and_counting_selections_agree():
     for memory in (None, 0.5):
         index = HammingIndex(50, backend="faiss", working_memory=memory).fit(database)
         distances, indices = index.kneighbors(queries)
-        assert index._faiss_index().use_heap == (memory is not None)
+        assert _faiss.faiss_index(index).use_heap == (memory is not None)
         assert_array_equal(indices, expected[1])
         assert_array_equal(distances, expected[0])
 
@@ -219,10 +219,10 @@ def test_multi_hash_radius_search_is_exact(monkeypatch):
     database = random_codes(rng, 1000, 8, 4)
     queries = np.concatenate([database[:20], random_codes(rng, 20, 8, 4)])
     index = HammingIndex(backend="auto", multi_hash_tables=4).fit(database)
-    assert not index._multi_hash_pays_off(0)  # a small database is scanned
-    monkeypatch.setattr(skhash.index, "_MULTI_HASH_COST", 0)  # always multi-index hashing
+    assert not _faiss.multi_hash_pays_off(index, 0)  # a small database is scanned
+    monkeypatch.setattr(_faiss, "MULTI_HASH_COST", 0)  # always multi-index hashing
     for radius in (0, 3, 4, 9, 13):  # 0 to 3 bit flips a table
-        assert index._multi_hash_pays_off(radius)
+        assert _faiss.multi_hash_pays_off(index, radius)
         got = index.radius_neighbors(queries, radius=radius)
         assert_radius_equal(got, brute_radius(queries, database, radius))
     for radius in (0, 5):
@@ -783,7 +783,7 @@ def test_removed_codes_skipped_by_faiss_heap_and_counting_selections_and_pickles
         index.remove(np.arange(0, 3000, 5))
         reference = HammingIndex(50).fit(index.codes_, ids=index.ids_)
         assert_same_search(index, reference, queries, ks=(50,), radii=(5,))
-        assert index._faiss_index().use_heap == (memory is not None)
+        assert _faiss.faiss_index(index).use_heap == (memory is not None)
         unpickled = joblib.load(joblib.dump(index, tmp_path / "index.joblib")[0])
         assert unpickled._store.codes.shape[0] == 3000  # the used rows only
         assert_same_search(unpickled, reference, queries, ks=(50,), radii=(5,))
@@ -855,3 +855,39 @@ def test_approximate_structure_saved_and_read_back(tmp_path, monkeypatch, params
     file.write_bytes(bytes(data[:-1]))
     with pytest.raises(ValueError, match="approximate.faiss is missing or not of the size"):
         HammingIndex.load(tmp_path / "copy")
+
+
+FORMAT1 = Path(__file__).parent / "data" / "hamming_index_format1"
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_indexes_saved_before_the_index_became_a_package_still_load(mmap):
+    """Folders written by skhash.index as one module (main d7f5816), format version 1.
+
+    Written by: codes = default_rng(2024).integers(0, 256, (40, 2), uint8);
+    ``HammingIndex(n_neighbors=3).fit(codes).save("default_ids")`` and, with ids
+    ``photo00 .. photo39``, ``remove(["photo03", "photo17"])``, ``add(codes[:2],
+    ids=["new0", "new1"])``, ``save("string_ids_updated")``.
+    """
+    codes = np.random.default_rng(2024).integers(0, 256, size=(40, 2), dtype=np.uint8)
+    index = HammingIndex.load(FORMAT1 / "default_ids", mmap=mmap, verify=True)
+    assert index.n_neighbors == 3 and index.n_bits_ == 16
+    assert_array_equal(index.codes_, codes)
+    assert_array_equal(index.ids_, np.arange(40))
+    expected = HammingIndex(n_neighbors=3).fit(codes).kneighbors(codes[:5])
+    for got, want in zip(index.kneighbors(codes[:5]), expected, strict=True):
+        assert_array_equal(got, want)
+
+    updated = HammingIndex.load(FORMAT1 / "string_ids_updated", mmap=mmap, verify=True)
+    keep = [i for i in range(40) if i not in (3, 17)]
+    ids = [f"photo{i:02d}" for i in keep] + ["new0", "new1"]
+    assert updated.get_params()["radius"] == 3
+    assert_array_equal(updated.ids_, ids)
+    assert_array_equal(updated.codes_, np.concatenate([codes[keep], codes[:2]]))
+    fresh = HammingIndex(n_neighbors=4).fit(updated.codes_, ids=ids)
+    for got, want in zip(
+        updated.radius_neighbors(codes[:5]), fresh.radius_neighbors(codes[:5], 3), strict=True
+    ):
+        for g, w in zip(got, want, strict=True):
+            assert_array_equal(g, w)
+    assert_array_equal(updated.add(codes[5:6], ids=["later"]).ids_[-1], "later")

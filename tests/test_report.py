@@ -11,8 +11,9 @@ from _browser import BROWSERS, Browser, find_browser
 from PIL import Image
 from sklearn.utils import Bunch
 
-from skhash.__main__ import COLUMNS, load_digits_benchmark, main, run_benchmark, summarize
-from skhash.report import gallery_results, write_report
+from skhash.__main__ import main
+from skhash.benchmark import COLUMNS, load_digits_benchmark, run_benchmark, summarize
+from skhash.benchmark.report import gallery_results, write_report
 
 RELEVANT_RGB, IRRELEVANT_RGB = "rgb(0, 114, 178)", "rgb(213, 94, 0)"
 

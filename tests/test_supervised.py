@@ -363,23 +363,6 @@ def test_training_lowers_the_loss_and_separates_the_classes(cls, data):
     assert distance[same].mean() + 4 < distance[y[:, None] != y[None, :]].mean()
 
 
-@pytest.mark.parametrize("cls", HASHERS)
-def test_fit_is_the_same_at_one_and_two_threads(cls):
-    """1,280-d features, a hidden layer and a last batch of 9 rows."""
-    rng = np.random.default_rng(1)
-    X_wide, y = np.abs(rng.normal(size=(137, 1280))), np.arange(137) % 5
-
-    def fit(n_threads):
-        torch.set_num_threads(n_threads)
-        try:
-            hasher = cls(n_bits=16, hidden_sizes=(40,), max_epochs=2, batch_size=32)
-            return hasher.set_params(random_state=0, device="cpu").fit(X_wide, y).project(X_wide)
-        finally:
-            torch.set_num_threads(1)  # the module's setting
-
-    np.testing.assert_array_equal(fit(1), fit(2))
-
-
 # -- real data: scikit-learn's digits -----------------------------------------------------------
 @pytest.mark.slow
 def test_digits_each_beats_itq_at_32_bits():

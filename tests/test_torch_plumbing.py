@@ -1,9 +1,9 @@
 """Tests of the deep hashers' shared torch plumbing (skhash/estimators/_torch.py).
 
-Data sets, batches and splits; the thread-count-independent layers; and, for every deep
-hasher, what the plumbing gives it: skorch callbacks and a validation split, divergence
-errors, checks of NaN projections and of float32's range, progress output, untouched global
-random state, and model selection that does not depend on the number of jobs.
+Data sets, batches and splits; and, for every deep hasher, what the plumbing gives it:
+skorch callbacks and a validation split, divergence and collapse errors, checks of NaN
+projections and of float32's range, progress output, untouched global random state, and
+model selection that agrees between one and two jobs within the thread-count tolerance.
 """
 
 import re
@@ -12,25 +12,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _reproducibility import seed_tolerance
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
-from skhash.estimators._torch import (
-    ArrayDataset,
-    Batches,
-    BatchNorm1d,
-    Linear,
-    ValidationSplit,
-    matmul,
-    torch_rng,
-)
+from skhash.estimators._torch import ArrayDataset, Batches, ValidationSplit, torch_rng
 from skhash.estimators.bihalf import BiHalfHasher
 from skhash.estimators.dstdh import DSTDHHasher
 from skhash.estimators.greedyhash import GreedyHashHasher
 from skhash.estimators.lsh import LSHHasher
 from skhash.estimators.ssdh import SSDHHasher
 from skhash.estimators.wsih import WebSet, WSIHHasher
-from skhash.exceptions import DivergedFitError
+from skhash.exceptions import ConstantBitsWarning, DivergedFitError
 from skhash.metrics import map_scorer
 
 
@@ -142,94 +135,6 @@ def test_validation_split_is_seeded_disjoint_and_checked():
         ValidationSplit(0.99, seed=0)(ds)
 
 
-# -- layers whose results do not depend on the thread count --------------------------------
-def _run_at(n_threads, fn):
-    torch.set_num_threads(n_threads)
-    return fn()
-
-
-@pytest.mark.parametrize("n_rows", [5, 6, 9, 11, 16, 37])
-def test_linear_and_matmul_match_torch_and_ignore_the_thread_count(n_rows):
-    gen = torch.Generator().manual_seed(n_rows)
-    x = torch.randn(n_rows, 36, generator=gen)
-    w = torch.randn(36, 7, generator=gen)
-    grad = torch.randn(n_rows, 10, generator=gen)
-    layer = Linear(36, 10)
-    reference = torch.nn.Linear(36, 10)
-    reference.load_state_dict(layer.state_dict())
-
-    def linear(module):
-        def run():
-            xx = x.clone().requires_grad_(True)
-            module.zero_grad()
-            module(xx).backward(grad)
-            return module(x).detach(), xx.grad, module.weight.grad.clone(), module.bias.grad.clone()
-
-        return run
-
-    def product():
-        a = x.clone().requires_grad_(True)
-        b = w.clone().requires_grad_(True)
-        out = matmul(a, b)
-        out.backward(grad[:, :7])
-        return out.detach(), a.grad, b.grad
-
-    def product_reference():
-        a = x.clone().requires_grad_(True)
-        b = w.clone().requires_grad_(True)
-        out = a @ b
-        out.backward(grad[:, :7])
-        return out.detach(), a.grad, b.grad
-
-    for ours, torchs in ((linear(layer), linear(reference)), (product, product_reference)):
-        one, two = _run_at(1, ours), _run_at(2, ours)
-        for a, b, c in zip(one, two, torchs(), strict=True):
-            assert torch.equal(a, b)
-            torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
-
-
-def test_batch_norm_matches_torch_and_ignores_the_thread_count():
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(256, 640, generator=gen) * 3 + 1
-    grad = torch.randn(256, 640, generator=gen)
-
-    def run(cls):
-        def step():
-            torch.manual_seed(0)
-            bn = cls(640)
-            xx = x.clone().requires_grad_(True)
-            out = bn(xx)
-            out.backward(grad)
-            bn.eval()
-            return out.detach(), xx.grad, bn.weight.grad, bn.running_var, bn(x[:3]).detach()
-
-        return step
-
-    ours_1, ours_2 = _run_at(1, run(BatchNorm1d)), _run_at(2, run(BatchNorm1d))
-    reference = run(torch.nn.BatchNorm1d)()
-    for a, b, c in zip(ours_1, ours_2, reference, strict=True):
-        assert torch.equal(a, b)
-        torch.testing.assert_close(a, c, rtol=1e-4, atol=1e-4)
-    assert BatchNorm1d(4).state_dict().keys() == torch.nn.BatchNorm1d(4).state_dict().keys()
-
-
-@pytest.mark.slow
-def test_wsih_fit_is_the_same_at_one_and_two_threads():
-    # 10 concepts (a classifier of 10 outputs), last batches of 9 and 6 samples, 1280-d
-    # features: shapes where torch's own layers give thread-dependent results.
-    X_big, _ = _data(n=137, n_features=1280, n_concepts=10, seed=1)
-    Xw, yw = _data(n=134, n_features=1280, n_concepts=10, seed=0)
-
-    def fit():
-        hasher = WSIHHasher(
-            n_bits=16, web_set=(Xw, yw), stage1_epochs=3, stage2_epochs=3, device="cpu",
-            stage1_batch_size=64, stage2_batch_size=64, random_state=0,
-        )  # fmt: skip
-        return hasher.fit(np.abs(X_big)).project(np.abs(X_big))
-
-    np.testing.assert_array_equal(_run_at(1, fit), _run_at(2, fit))
-
-
 # -- callbacks and validation split, every deep hasher -----------------------------------
 def _stop_epoch(valid_losses, patience, threshold):
     """The epoch at which skorch's EarlyStopping (relative threshold) stops, or None."""
@@ -321,7 +226,74 @@ def test_diverging_fit_raises_naming_the_parameters(make, params, named):
     with pytest.raises(DivergedFitError, match=re.escape(named)) as info:
         make(**params).fit(X)
     assert isinstance(info.value, ValueError) and isinstance(info.value, RuntimeError)
-    assert "diverged" in str(info.value)
+    # which of the two a far too large learning rate causes depends on the processor
+    assert "diverged" in str(info.value) or "collapsed" in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(DEEP))
+def test_collapsed_codes_raise_naming_the_parameters(name, monkeypatch):
+    """Whatever the processor: a network whose output ignores its input (as after every
+    unit died) gives every sample one code, and a fit ending so raises."""
+    make, epochs, _ = DEEP[name]
+    hasher = make(**{epochs: 1})
+    fitted_project = type(hasher)._project
+
+    def constant(self, X):
+        out = fitted_project(self, X)
+        return np.broadcast_to(out[:1], out.shape).copy()
+
+    monkeypatch.setattr(type(hasher), "_project", constant)
+    with pytest.raises(DivergedFitError, match="collapsed: every one of the 120 training") as info:
+        hasher.fit(X)
+    assert "Lower " in str(info.value) and "lr" in str(info.value)
+
+
+def test_a_constant_bit_warns():
+    hasher = ssdh(max_epochs=1)
+    fitted_project = SSDHHasher._project
+
+    def one_bit_constant(self, X):
+        out = fitted_project(self, X)
+        out[:, 3] = -1.0
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SSDHHasher, "_project", one_bit_constant)
+        with pytest.warns(ConstantBitsWarning, match=r"1 of the 8 bits \(3\) are the same.*lr"):
+            hasher.fit(X)
+
+
+@pytest.mark.parametrize(
+    "weight, what", [(2e19, "grew to 2e+19"), (float("inf"), "became non-finite")]
+)
+def test_weights_beyond_float32_products_count_as_diverged(weight, what):
+    """A weight whose products overflow float32 is caught after the epoch, whether or not the
+    loss showed an inf (a saturated tanh can hide it, depending on the processor)."""
+    hasher = ssdh(max_epochs=1)
+    hasher.device_ = "cpu"
+    net = hasher._make_net(
+        torch.nn.Linear, torch.nn.MSELoss, seed=0, lr=0.1, max_epochs=1, batch_size=8,
+        divergence_hint="lr (0.1)", module__in_features=2, module__out_features=1,
+    )  # fmt: skip
+    net.initialize()
+    with torch.no_grad():
+        net.module_.weight[0, 1] = weight
+    net.history.new_epoch()
+    pattern = f"diverged in epoch 1: the network's weights {re.escape(what)}.*Lower lr"
+    with pytest.raises(DivergedFitError, match=pattern):
+        dict(net.callbacks_)["finite_check"].on_epoch_end(net)
+    with torch.no_grad():
+        net.module_.weight[0, 1] = 1e19  # large, but its products stay finite
+    dict(net.callbacks_)["finite_check"].on_epoch_end(net)
+
+
+def test_identical_training_samples_collapse_on_any_processor(deep):
+    """Samples equal in float32 get equal codes from any network: a real fit that collapses
+    the same way on every machine."""
+    make, epochs, _ = deep
+    X_same = np.repeat(X[:1], 40, axis=0)
+    with pytest.raises(DivergedFitError, match="collapsed: every one of the 40 training"):
+        make(**{epochs: 1}).fit(X_same)
 
 
 def test_nan_projection_raises_instead_of_coding(deep):
@@ -385,15 +357,26 @@ def test_transform_and_project_leave_global_random_state_alone(deep):
 
 @pytest.mark.slow
 def test_grid_search_agrees_with_one_and_two_jobs(deep):
+    """What the reproducibility page promises: the same candidates and folds, scores equal
+    within what random states change, the same pick when the candidates are further apart.
+
+    Two jobs run each fit in a worker with fewer threads than the parent, so its float32
+    sums may be ordered differently (see tests/_reproducibility.py)."""
     make, _, lr = deep
     grid = {lr: [1e-3, 3e-2]}
-    results = []
-    for n_jobs in (1, 2):
-        search = GridSearchCV(make(), grid, scoring=map_scorer, cv=2, n_jobs=n_jobs)
-        search.fit(X, Y)
-        results.append((search.best_params_, search.cv_results_["mean_test_score"]))
-    assert results[0][0] == results[1][0]
-    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+    def search(n_jobs, random_state=0):
+        found = GridSearchCV(
+            make(random_state=random_state), grid, scoring=map_scorer, cv=2, n_jobs=n_jobs
+        ).fit(X, Y)
+        return found.best_params_, found.cv_results_["mean_test_score"]
+
+    best_1, scores_1 = search(1)
+    best_2, scores_2 = search(2)
+    tolerance = seed_tolerance([scores_1] + [search(1, seed)[1] for seed in (1, 2)])
+    assert np.all(np.abs(scores_1 - scores_2) <= tolerance), (scores_1, scores_2, tolerance)
+    if abs(scores_1[0] - scores_1[1]) > 2 * tolerance.max():
+        assert best_1 == best_2
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -37,12 +37,12 @@ BITS = (16, 32, 64)
 
 
 def benchmark_registry():
-    """The benchmark command's registry of methods: name -> entry with ``learns_from``.
+    """The benchmark's registry of methods (skhash.benchmark): name -> entry with ``learns_from``.
 
     The one place that knows where the registry lives; the tests and the tables
     go through it.
     """
-    from skhash.__main__ import METHODS
+    from skhash.benchmark import METHODS
 
     return METHODS
 

@@ -80,7 +80,7 @@ def _read_ids(path):
             f"MIRFlickr-25K annotation file {os.fspath(path)!r} is empty: no photo has this "
             "concept. Check the file (an interrupted download or copy leaves it empty).",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of load_mirflickr25k (through validate_params)
         )
         return np.empty(0, dtype=np.int64)
     try:

@@ -5,10 +5,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.utils import Bunch, check_array, check_random_state
+import scipy.sparse as sp
+from sklearn.utils import Bunch, check_array
 from sklearn.utils._param_validation import Interval, validate_params
 
 from .._typing import ArrayLike, RandomStateLike
+from ..estimators._base import _check_random_state
 
 __all__ = ["WEB_QUERIES", "make_web_set"]
 
@@ -148,6 +150,12 @@ def make_web_set(
     >>> web.terms
     {'dog': ['dog', 'dogs'], 'sky': ['sky']}
     """
+    if not sp.issparse(tags) and np.ndim(tags) != 2:
+        raise ValueError(
+            f"tags must be a 2-d (n_photos, n_tags) 0/1 matrix, dense or sparse; got an array "
+            f"of {np.ndim(tags)} dimension(s) with shape {np.shape(tags)}. A single photo's "
+            "tags are one row: tags.reshape(1, -1)."
+        )
     tags = check_array(tags, accept_sparse="csc", dtype=None, input_name="tags")
     tag_names = [str(name) for name in tag_names]
     if len(tag_names) != tags.shape[1]:
@@ -186,7 +194,7 @@ def make_web_set(
     target = ranked.argmin(axis=1)
 
     if max_per_concept is not None:
-        rng = check_random_state(random_state)
+        rng = _check_random_state(random_state)  # None: fresh entropy, not the global state
         members_of = []
         for j in range(len(queries)):
             members = np.flatnonzero(target == j)

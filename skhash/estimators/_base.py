@@ -1,5 +1,6 @@
 """The base class of every skhash hasher."""
 
+import math
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
@@ -58,6 +59,9 @@ class BaseHasher(
     # The dtype the hasher computes in, when narrower than the input's: features
     # beyond its range are rejected at fit and transform (set by the deep hashers).
     _compute_dtype: type[np.floating] | None = None
+    # Whether fitting sums squared feature values (covariances, distances, batch
+    # statistics): then values whose squares overflow are rejected at fit.
+    _uses_second_moments: bool = True
 
     def __init__(self, n_bits=32, *, random_state=None):
         self.n_bits = n_bits
@@ -82,6 +86,7 @@ class BaseHasher(
         """
         X = self._validate_fit_input(X)
         self._fit(X, y, _check_random_state(self.random_state))
+        self._check_fitted_codes(X)
         return self
 
     def project(self, X):
@@ -149,14 +154,48 @@ class BaseHasher(
     def _project(self, X):
         """Real-valued embedding of validated ``X``, shape (n_samples, n_bits)."""
 
+    def _check_fitted_codes(self, X):
+        """Called by ``fit`` on the validated training features once ``_fit`` is done.
+
+        Nothing here; the deep hashers raise when the training codes collapsed.
+        """
+
     # -- shared helpers ---------------------------------------------------
     def _validate_fit_input(self, X, min_samples=2) -> np.ndarray:
         """Validate training features and ``n_bits``; set ``n_features_in_``."""
         check_n_bits(self.n_bits)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=min_samples)
         self._check_compute_range(X)
+        self._check_magnitude(X)
         self._n_features_out = self.n_bits // 8
         return X
+
+    def _check_magnitude(self, X, name="X"):
+        """Reject training values whose second moments overflow the dtype the hasher computes in.
+
+        Covariances, Gram matrices, kernel distances and batch statistics sum
+        products of two values over the samples and features: with values up to
+        ``m`` they reach ``n_samples * n_features * m**2``. Values beyond
+        ``sqrt(max / (4 * n_samples * n_features))`` (``max`` the largest float
+        of the dtype; the 4 allows for centring) would overflow to inf and give
+        NaN projections or a linear-algebra failure.
+        """
+        if not self._uses_second_moments or X.size == 0:
+            return
+        dtype = X.dtype
+        if self._compute_dtype is not None and np.dtype(self._compute_dtype).itemsize < (
+            dtype.itemsize
+        ):
+            dtype = np.dtype(self._compute_dtype)
+        limit = math.sqrt(float(np.finfo(dtype).max) / (4.0 * X.shape[0] * X.shape[1]))
+        largest = max(abs(float(X.max())), abs(float(X.min())))
+        if largest > limit:
+            raise ValueError(
+                f"Input {name} holds values too large for the computation of "
+                f"{type(self).__name__}: |x| up to {largest:.3g}, but its sums of squared values "
+                f"over {X.shape[0]} samples and {X.shape[1]} features overflow {dtype.name} "
+                f"beyond |x| = {limit:.3g}. Scale the features (e.g. with StandardScaler)."
+            )
 
     def _check_compute_range(self, X, name="X"):
         """Reject finite values of ``X`` that overflow ``_compute_dtype`` (to inf there)."""

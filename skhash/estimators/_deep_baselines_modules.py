@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._torch import BatchNorm1d, Linear, matmul
 from ._wsih_modules import _WeightedLoss
 
 __all__ = [
@@ -36,13 +35,10 @@ __all__ = [
 class FeatureMLP(nn.Module):
     """Hidden ``Linear -> ReLU`` layers, then a ``Linear`` layer of ``n_bits`` units.
 
-    The linear layers are :class:`skhash.estimators._torch.Linear`, whose
-    results do not depend on torch's thread count.
-
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
     frozen pretrained features (GreedyHash and Bi-half train only it). With
     ``batch_norm=True`` the hash layer is followed by a
-    ``skhash.estimators._torch.BatchNorm1d`` (OrthoHash's code balance).
+    :class:`torch.nn.BatchNorm1d` (OrthoHash's code balance).
     With ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
     ``forward(x)`` returns ``h`` of shape ``(n, n_bits)``; the codes are its signs.
     """
@@ -51,11 +47,11 @@ class FeatureMLP(nn.Module):
         super().__init__()
         layers, width = [], n_features
         for size in hidden_sizes:
-            layers += [Linear(width, size), nn.ReLU()]
+            layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
-        layers.append(Linear(width, n_bits))
+        layers.append(nn.Linear(width, n_bits))
         if batch_norm:
-            layers.append(BatchNorm1d(n_bits))
+            layers.append(nn.BatchNorm1d(n_bits))
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)
@@ -68,7 +64,7 @@ class FeatureMLP(nn.Module):
 def pairwise_cosine_distances(a):
     """``1 - cos(a_i, a_j)`` for every pair of rows of ``a`` (a batch: ``(n, n)``)."""
     a = F.normalize(a, dim=1)
-    return 1 - matmul(a, a.T)
+    return 1 - (a @ a.T)
 
 
 def ssdh_thresholds(X, alpha=2.0, beta=2.0, *, n_bins=100):
@@ -123,7 +119,7 @@ def ssdh_loss(h, S):
     unknown pairs (``S_ij = 0``) weigh nothing.
     """
     n, k = h.shape
-    return (S.abs() * (matmul(h, h.T) / k - S).pow(2)).sum() / n**2
+    return (S.abs() * ((h @ h.T) / k - S).pow(2)).sum() / n**2
 
 
 class SSDHLoss(nn.Module):

@@ -7,8 +7,7 @@ they share a label: ``s_ij = [y_i' y_j > 0]``. The pairwise losses (DPSH,
 HashNet, DSH) average over the ``n (n - 1)`` ordered pairs ``i != j`` of the
 batch, so memory is ``O(n^2)`` for a batch of ``n``, never for the training
 set. CSQ and OrthoHash compare each sample with ``c`` fixed codes (hash
-centres, one a label). Products go through :func:`skhash.estimators._torch.matmul`,
-whose results do not depend on torch's thread count.
+centres, one a label).
 """
 
 import numpy as np
@@ -17,7 +16,6 @@ import torch.nn.functional as F
 from scipy.linalg import hadamard
 from torch import nn
 
-from ._torch import matmul
 from ._wsih_modules import _WeightedLoss
 
 __all__ = [
@@ -41,7 +39,7 @@ def sign_pm1(h):
 
 def pair_similarity(Y):
     """``s_ij = 1`` if rows ``i`` and ``j`` of the indicator ``Y`` share a label, else 0."""
-    return (matmul(Y, Y.T) > 0).to(Y.dtype)
+    return ((Y @ Y.T) > 0).to(Y.dtype)
 
 
 def _off_diagonal(n, device):
@@ -77,7 +75,7 @@ class DPSHLoss(_WeightedLoss):
         self.quantization_weight = quantization_weight
 
     def forward(self, h, Y):
-        theta = matmul(h, h.T) / 2
+        theta = (h @ h.T) / 2
         likelihood = _pair_mean(_likelihood(theta, pair_similarity(Y)))
         quantization = (h - sign_pm1(h.detach())).pow(2).mean()
         return self.combine([likelihood, quantization])
@@ -118,7 +116,7 @@ class HashNetLoss(nn.Module):
             return h.sum() * 0
         z = torch.tanh(self.beta * h)
         S = pair_similarity(Y)
-        theta = self.alpha * matmul(z, z.T)
+        theta = self.alpha * (z @ z.T)
         loss = _likelihood(theta, S)
         off = _off_diagonal(n, h.device)
         similar = (S > 0) & off
@@ -150,7 +148,7 @@ class DSHLoss(_WeightedLoss):
     def forward(self, h, Y):
         S = pair_similarity(Y)
         squared = (h * h).sum(1)
-        d = (squared[:, None] + squared[None, :] - 2 * matmul(h, h.T)).clamp(min=0)
+        d = (squared[:, None] + squared[None, :] - 2 * (h @ h.T)).clamp(min=0)
         contrastive = _pair_mean(0.5 * S * d + 0.5 * (1 - S) * (self.margin - d).clamp(min=0))
         regularization = 2 * (h.abs() - 1).abs().sum(1).mean()
         return self.combine([contrastive, regularization])
@@ -202,7 +200,7 @@ def label_centroids(Y, centres, tie_breaker):
     ``tie_breaker`` (one fixed random code). ``Y`` is ``n x c`` (0/1),
     ``centres`` ``c x k``.
     """
-    total = matmul(Y, centres)
+    total = Y @ centres
     return torch.where(total == 0, tie_breaker.expand_as(total), sign_pm1(total))
 
 
@@ -247,7 +245,7 @@ class OrthoHashLoss(nn.Module):
         self.register_buffer("codes", torch.as_tensor(codes, dtype=torch.float32))
 
     def forward(self, h, Y):
-        cosines = matmul(F.normalize(h, dim=1), F.normalize(self.codes, dim=1).T)
+        cosines = F.normalize(h, dim=1) @ F.normalize(self.codes, dim=1).T
         logits = self.scale * (cosines - self.margin * Y)
         weights = Y / Y.sum(1, keepdim=True)
         return -(weights * F.log_softmax(logits, dim=1)).sum(1).mean()

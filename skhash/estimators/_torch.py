@@ -37,49 +37,46 @@ a data iterator or a ``NeuralNet`` of its own; it uses this module:
 5. **Transform.** ``_project`` returns ``predict_in_batches(self.net_, X)``
    (the first output of the module, evaluation mode, no gradient, no draw
    from any random generator). ``BaseHasher`` raises on NaN projections.
-6. **Layers.** Build modules from :class:`Linear`, :class:`BatchNorm1d` and
-   :func:`matmul` (drop-in for ``nn.Linear``, ``nn.BatchNorm1d`` and ``@``)
-   so that the fit does not depend on torch's thread count (below).
+6. **Checks.** :class:`FiniteCheck` stops a fit whose loss or weights stop
+   being finite; after the fit, ``_check_codes(X, net)`` raises a
+   :class:`DivergedFitError` when every training sample gets the same code
+   (and warns when a bit is the same for all of them).
 
 :func:`resolve_device` turns ``device="auto"`` into ``"cuda"`` or ``"cpu"``;
 :func:`torch_rng` runs torch code under its own seed and restores torch's
 global random state afterwards, so ``random_state`` is reproducible without
 touching the user's random state.
 
-Reproducibility: for a given ``random_state``, device and torch version, a fit
-gives the same codes, without using or changing the global random states. On
-the CPU, torch's own ``nn.Linear``, ``nn.BatchNorm1d`` and ``@`` can round
-differently at different thread counts (see the layers section below); a
-network built from :class:`Linear`, :class:`BatchNorm1d` and :func:`matmul`
-gives the same weights at any thread count (WSIH's and DSTDH's networks are),
-so that, e.g., ``GridSearchCV(n_jobs=2)`` (whose workers run fewer threads)
-picks what ``n_jobs=1`` picks. skhash never changes the thread count itself.
+Reproducibility (see the user guide's reproducibility page): for a given
+``random_state``, device, torch build and thread count, a fit gives the same
+codes, without using or changing the global random states. Across thread
+counts, processors or BLAS builds, torch's float32 sums may be ordered
+differently, so the codes may differ in a few bits while the retrieval quality
+stays the same within the spread across random states. skhash never changes the
+thread count itself.
 """
 
 import copy
 import math
 import re
 import sys
+import warnings
 from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from tqdm import tqdm
 
-from ..exceptions import DivergedFitError
+from ..exceptions import ConstantBitsWarning, DivergedFitError
 
 __all__ = [
     "ArrayDataset",
-    "BatchNorm1d",
     "Batches",
-    "Linear",
-    "matmul",
     "DeepHasherMixin",
     "DivergedFitError",
     "HasherNet",
@@ -294,113 +291,19 @@ class ValidationSplit:
         return dataset.subset(np.sort(order[n_valid:])), dataset.subset(np.sort(order[:n_valid]))
 
 
-# -- layers whose results do not depend on torch's thread count ---------------------------
-# On CPU, torch's fused batch-norm kernel sums batch statistics in per-thread partial sums,
-# and its matrix products (MKL) take kernels that split sums between threads for some small
-# shapes (e.g. a left operand of 5 to 11 rows: a layer of 5 to 11 outputs, a last batch of
-# 5 to 11 samples). The replacements below avoid both: batch statistics are reduced one
-# feature per thread, and every dimension of a matrix product is zero-padded to a multiple
-# of 8 (the result is sliced back; zero terms leave the sums unchanged), which keeps MKL on
-# kernels that give the same result at any thread count for the forward product and both
-# gradient products. The built-in networks then train to the same weights at any thread
-# count (tested in tests/test_torch_plumbing.py).
-def _pad_to_8(t):
-    """``t`` (2-d) with zero rows and columns appended up to multiples of 8."""
-    rows, cols = -t.shape[0] % 8, -t.shape[1] % 8
-    return F.pad(t, (0, cols, 0, rows)) if rows or cols else t
-
-
-def _aligned(*tensors):
-    return all(t.shape[0] % 8 == 0 and t.shape[-1] % 8 == 0 for t in tensors)
-
-
-def matmul(a, b):
-    """``a @ b`` for 2-d tensors; on CPU, zero-padded so that the result and its gradients
-    do not depend on torch's thread count (see the comment above)."""
-    if a.device.type != "cpu" or a.dim() != 2 or b.dim() != 2 or _aligned(a, b):
-        return a @ b
-    n, m = a.shape[0], b.shape[1]
-    return (_pad_to_8(a) @ _pad_to_8(b))[:n, :m]
-
-
-class Linear(torch.nn.Linear):
-    """:class:`torch.nn.Linear` whose result does not depend on torch's thread count.
-
-    On CPU, a 2-d input and the weights are zero-padded to multiples of 8 rows
-    and columns when they are not (the result is sliced back), so that the
-    forward product and both gradient products run on MKL kernels that do
-    not split sums between threads. Same parameters and state-dict keys as
-    :class:`torch.nn.Linear`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skhash.estimators._torch import Linear
-    >>> Linear(4, 3)(torch.zeros(5, 4)).shape
-    torch.Size([5, 3])
-    """
-
-    def forward(self, x):
-        if x.device.type != "cpu" or x.dim() != 2 or _aligned(x, self.weight):
-            return super().forward(x)
-        n, n_out = x.shape[0], self.out_features
-        bias = self.bias
-        if bias is not None and n_out % 8:
-            bias = F.pad(bias, (0, -n_out % 8))
-        return F.linear(_pad_to_8(x), _pad_to_8(self.weight), bias)[:n, :n_out]
-
-
-class BatchNorm1d(torch.nn.BatchNorm1d):
-    """:class:`torch.nn.BatchNorm1d` whose result does not depend on torch's thread count.
-
-    In training mode torch's fused CPU kernel sums the batch statistics in
-    per-thread partial sums, so the same fit gives slightly different
-    weights, and a few different code bits, at 1 and 2 threads. This layer
-    computes them with column means over the batch dimension, which reduce
-    each feature within one thread; evaluation mode (running
-    statistics) is torch's own. Same parameters, buffers and state-dict keys
-    as :class:`torch.nn.BatchNorm1d`; for 2-d inputs ``(batch, features)``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skhash.estimators._torch import BatchNorm1d
-    >>> bn = BatchNorm1d(3)
-    >>> bn(torch.tensor([[0.0, 1.0, 2.0], [2.0, 3.0, 6.0]])).detach()
-    tensor([[-1.0000, -1.0000, -1.0000],
-            [ 1.0000,  1.0000,  1.0000]])
-    """
-
-    def forward(self, x):
-        if not self.training or x.dim() != 2:
-            return super().forward(x)
-        # two passes (mean, then mean squared deviation): column sums are thread-independent
-        # and fast, unlike torch.var_mean over the batch dimension
-        mean = x.mean(0)
-        centred = x - mean
-        var = (centred * centred).mean(0)
-        if self.track_running_stats:
-            with torch.no_grad():
-                n = x.shape[0]
-                self.num_batches_tracked.add_(1)
-                momentum = self.momentum
-                if momentum is None:  # cumulative moving average, as torch's
-                    momentum = 1.0 / float(self.num_batches_tracked)
-                self.running_mean.lerp_(mean, momentum)
-                self.running_var.lerp_(var * (n / max(n - 1, 1)), momentum)
-        scale = torch.rsqrt(var + self.eps)
-        if self.affine:
-            return torch.addcmul(self.bias, centred, scale * self.weight)
-        return centred * scale
-
-
 # -- the net -------------------------------------------------------------------------
 class FiniteCheck(Callback):
     """Stop training with :class:`DivergedFitError` once the loss or the weights are not finite.
 
     The training loss is checked after every batch (skorch has already read
-    it), the module's parameters after every epoch.
+    it), the module's parameters after every epoch. A weight beyond
+    ``WEIGHT_LIMIT`` (the square root of float32's largest value, about
+    1.8e19) counts as diverged too: its products with activations of its own
+    size overflow, and whether that shows up as an inf in the loss, or is
+    hidden by a saturated ``tanh``, depends on the processor's rounding.
     """
+
+    WEIGHT_LIMIT = math.sqrt(float(np.finfo(np.float32).max))
 
     def __init__(self, hint="", owner="the network"):
         self.hint = hint
@@ -410,19 +313,27 @@ class FiniteCheck(Callback):
         epoch = len(net.history)
         hint = f" Lower {self.hint}." if self.hint else ""
         raise DivergedFitError(
-            f"Training {self.owner} diverged: {what} became non-finite (NaN or inf) in epoch "
-            f"{epoch}.{hint} Very large input features can also cause it: scale them (e.g. "
-            "with StandardScaler)."
+            f"Training {self.owner} diverged in epoch {epoch}: {what}.{hint} Very large input "
+            "features can also cause it: scale them (e.g. with StandardScaler)."
         )
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training and not math.isfinite(net.history[-1, "batches", -1, "train_loss"]):
-            self._fail(net, "the training loss")
+            self._fail(net, "the training loss became non-finite (NaN or inf)")
 
     def on_epoch_end(self, net, **kwargs):
-        params = [p for p in net.module_.parameters()]
-        if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
-            self._fail(net, "the network's weights")
+        params = [p.detach() for p in net.module_.parameters() if p.numel()]
+        if not params:
+            return
+        largest = float(torch.stack([p.abs().max() for p in params]).max())
+        if not math.isfinite(largest):
+            self._fail(net, "the network's weights became non-finite (NaN or inf)")
+        if largest > self.WEIGHT_LIMIT:
+            self._fail(
+                net,
+                f"the network's weights grew to {largest:.3g}, beyond {self.WEIGHT_LIMIT:.2g} "
+                "where float32 products overflow",
+            )
 
 
 class _PlainPrintLog(PrintLog):
@@ -667,6 +578,50 @@ class DeepHasherMixin:
             seed=seed,
             **kwargs,
         )
+
+    def _check_fitted_codes(self, X):
+        """Raise when the codes of the training samples collapsed; warn on constant bits.
+
+        A fit whose loss stayed finite can still end with every training sample
+        mapped to one code (a learning rate or a loss weight far outside its
+        range can saturate or kill every unit; which of that and a non-finite
+        value happens first depends on the processor's rounding). Such codes
+        carry no information: :class:`DivergedFitError`, naming the parameters
+        of ``net_``'s ``divergence_hint``. A bit that is the same for every
+        training sample while other bits vary gives a
+        :class:`~skhash.exceptions.ConstantBitsWarning`: it also happens on
+        small or briefly trained fits that did not diverge.
+        """
+        n_samples = X.shape[0]
+        if n_samples < 2:
+            return
+        embedding = self._project(X)
+        net = self.net_
+        owner = net.progress_desc or type(self).__name__
+        hint = f"Lower {net.divergence_hint}" if net.divergence_hint else "Check the parameters"
+        if not np.isfinite(embedding).all():
+            raise DivergedFitError(
+                f"Training {owner} diverged: the fitted network maps training samples to NaN "
+                f"or infinite values. {hint}."
+            )
+        bits = embedding >= 0
+        constant = bits.all(axis=0) | ~bits.any(axis=0)
+        if constant.all():
+            raise DivergedFitError(
+                f"Training {owner} collapsed: every one of the {n_samples} training samples "
+                f"gets the same code. {hint}, train for more epochs, or check that the "
+                "features vary between samples (scale them, e.g. with StandardScaler)."
+            )
+        if constant.any():
+            shown = ", ".join(str(j) for j in np.flatnonzero(constant)[:5])
+            more = ", ..." if constant.sum() > 5 else ""
+            warnings.warn(
+                f"{owner}: {int(constant.sum())} of the {bits.shape[1]} bits ({shown}{more}) "
+                f"are the same for all {n_samples} training samples, so they carry no "
+                f"information. {hint}, or train for more epochs.",
+                ConstantBitsWarning,
+                stacklevel=4,
+            )
 
     def _progress(self, **kwargs):
         """A tqdm progress bar when verbose, else a silent one (see :func:`progress_bar`)."""

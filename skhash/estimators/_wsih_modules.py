@@ -4,8 +4,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._torch import BatchNorm1d, Linear, matmul
-
 __all__ = [
     "HashingLoss",
     "HashingNetwork",
@@ -22,7 +20,7 @@ __all__ = [
 
 
 def _block(n_in, n_out, dropout=0.0):
-    layers = [Linear(n_in, n_out), BatchNorm1d(n_out), nn.ReLU()]
+    layers = [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()]
     if dropout:
         layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
@@ -43,7 +41,7 @@ class _Encoder(nn.Module):
         self.enc1 = _block(n_features, w1)
         self.enc2 = _block(w1, w2, dropout)
         self.enc3 = _block(w2, w3)
-        self.hash = nn.Sequential(Linear(w3, n_bits), BatchNorm1d(n_bits), nn.Tanh())
+        self.hash = nn.Sequential(nn.Linear(w3, n_bits), nn.BatchNorm1d(n_bits), nn.Tanh())
 
     def after_enc1(self, f1):
         return self.hash(self.enc3(self.enc2(f1)))
@@ -58,7 +56,7 @@ class PrototypeNetwork(_Encoder):
 
     def __init__(self, n_features, hidden_sizes, n_bits, n_classes, dropout=0.4):
         super().__init__(n_features, hidden_sizes, n_bits, dropout)
-        self.classifier = Linear(n_bits, n_classes)
+        self.classifier = nn.Linear(n_bits, n_classes)
 
     def forward(self, x):
         h = self.after_enc1(self.enc1(x))
@@ -79,10 +77,10 @@ def prototype_attention(f1, prototypes):
     >>> prototype_attention(f1, prototypes).shape
     torch.Size([2, 4])
     """
-    M = torch.tanh(matmul(f1, prototypes.T) / (2 * f1.shape[1]))
+    M = torch.tanh((f1 @ prototypes.T) / (2 * f1.shape[1]))
     # f1 and the prototypes are ReLU outputs, so M >= 0; a row of zeros (a
     # dead f1) attends to nothing rather than dividing by zero.
-    a = matmul(M, prototypes) / M.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    a = (M @ prototypes) / M.sum(dim=1, keepdim=True).clamp_min(1e-12)
     return 0.5 * f1 + 0.5 * a
 
 
@@ -103,11 +101,11 @@ class HashingNetwork(_Encoder):
         super().__init__(n_features, hidden_sizes, n_bits, dropout)
         w3 = hidden_sizes[2]
         self.decoder = nn.Sequential(
-            Linear(n_bits, w3),
-            BatchNorm1d(w3),
+            nn.Linear(n_bits, w3),
+            nn.BatchNorm1d(w3),
             nn.ReLU(),
-            Linear(w3, n_features),
-            BatchNorm1d(n_features),
+            nn.Linear(w3, n_features),
+            nn.BatchNorm1d(n_features),
         )
         self.register_buffer("prototypes", prototypes)
         self.n_frozen = n_frozen
@@ -144,7 +142,7 @@ class HashingNetwork(_Encoder):
 # -- losses -----------------------------------------------------------------
 def _cosine(a):
     a = F.normalize(a, dim=1)
-    return matmul(a, a.T)
+    return a @ a.T
 
 
 def similarity_loss(h, y, k=1.0):
@@ -164,7 +162,7 @@ def decorrelation_loss(h):
     Divided by ``n_bits`` so that a weight suits every code length.
     """
     n, n_bits = h.shape
-    gram = matmul(h.T, h) / n
+    gram = (h.T @ h) / n
     return (gram - torch.eye(n_bits, dtype=h.dtype, device=h.device)).pow(2).sum() / n_bits
 
 
@@ -174,7 +172,7 @@ def relation_loss(h, x, scale=1.2):
     ``S_I = 2 cos(x_i, x_j) - 1`` and ``S = 0.7 S_I + 0.3 S_I S_I / b``.
     """
     S_I = 2 * _cosine(x) - 1
-    S = 0.7 * S_I + 0.3 * matmul(S_I, S_I) / x.shape[0]
+    S = 0.7 * S_I + 0.3 * (S_I @ S_I) / x.shape[0]
     return F.mse_loss(_cosine(h), scale * S)
 
 

@@ -27,7 +27,6 @@ from ._dstdh_solver import (
 from ._torch import (
     ArrayDataset,
     DeepHasherMixin,
-    Linear,
     predict_in_batches,
     resolve_device,
     torch_rng,
@@ -83,11 +82,11 @@ class HashMLP(nn.Module):
         layers = []
         previous = in_features
         for width in hidden_layer_sizes:
-            layers += [Linear(previous, width), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(previous, width), nn.ReLU(), nn.Dropout(dropout)]
             previous = width
         if not layers and dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers += [Linear(previous, n_bits), nn.Tanh()]
+        layers += [nn.Linear(previous, n_bits), nn.Tanh()]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
@@ -252,10 +251,9 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
     random_state : int, RandomState instance or None, default=None
         Seed of ITQ, k-means, the network initialisation, dropout, shuffling
         and the validation split. The global numpy and torch random states
-        are neither used nor modified. On a given device and torch version,
-        the same seed gives the same codes at any number of torch threads
-        with the default network (a ``module`` of your own keeps its layers'
-        behaviour; see ``skhash.estimators._torch.Linear``).
+        are neither used nor modified. On a given machine, device, torch
+        build and thread count, the same seed gives the same codes (see
+        :ref:`reproducibility`).
 
     Attributes
     ----------
@@ -465,6 +463,7 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         X = self._validate_fit_input(X)
         tags = check_tags(tags, X.shape[0])
         self._fit(X, y, _check_random_state(self.random_state), tags=tags)
+        self._check_fitted_codes(X)
         return self
 
     def _build_module_params(self, n_features):

@@ -51,6 +51,8 @@ class LSHHasher(BaseHasher):
     ((100, 2), dtype('uint8'))
     """
 
+    _uses_second_moments = False  # only means and projections: any finite values work
+
     def _fit(self, X, y, random_state):
         _check_allocation((X.shape[1], self.n_bits), np.float64, "n_bits", self.n_bits)
         self.mean_ = X.mean(axis=0)

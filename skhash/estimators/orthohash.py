@@ -111,7 +111,7 @@ class OrthoHashHasher(SupervisedNetHasher):
     Departures: the paper fine-tunes a CNN end to end; here a network is
     trained on fixed features, by SGD with momentum (not Adam). The batch
     normalisation after the hash layer (the authors' code balance) is
-    ``skhash.estimators._torch.BatchNorm1d``; new samples go through it
+    ``torch.nn.BatchNorm1d``; new samples go through it
     with its running statistics. Every sample needs at least one label: rows
     of ``y`` with no label are an error.
 

@@ -316,8 +316,8 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisations, dropout, shuffling and validation splits
         of both stages. The global numpy and torch random states are neither
-        used nor modified. On a given device and torch version, the same seed
-        gives the same codes at any number of torch threads.
+        used nor modified. On a given machine, device, torch build and thread
+        count, the same seed gives the same codes (see :ref:`reproducibility`).
     verbose : int, default=0
         If positive, print the per-epoch losses of both stages (skorch's
         epoch tables, without colour codes when stdout is not a terminal) and
@@ -496,6 +496,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         """
         X = self._validate_fit_input(X)
         self._fit(X, y, _check_random_state(self.random_state))
+        self._check_fitted_codes(X)
         return self
 
     def _fit(self, X, y, random_state):
@@ -605,7 +606,11 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
                 f"web_set must be a WebSet or a tuple (X_web, y_web); got a tuple of "
                 f"{len(self.web_set)} items."
             )
-        X_web = check_array(X_web, dtype=np.float32, input_name="web_set X", ensure_min_samples=4)
+        X_web = check_array(
+            X_web, dtype=[np.float64, np.float32], input_name="web_set X", ensure_min_samples=4
+        )
+        self._check_compute_range(X_web, name="web_set X")  # before a cast to float32 overflows
+        X_web = X_web.astype(np.float32, copy=False)
         y_web = column_or_1d(y_web, warn=True)
         if y_web.dtype.kind in "fc":
             _assert_all_finite(y_web, input_name="web_set y")

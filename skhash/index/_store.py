@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .codes import as_words
+from ..codes import as_words
 
 GROUP = 64  # slots a word of the alive mask, and codes a block of the search layout
 FORMAT_NAME = "skhash.HammingIndex"

@@ -1,6 +1,6 @@
-"""The method comparison of the benchmark command: ``python -m skhash compare``.
+"""The method comparison of the papers' settings: ``python -m skhash compare``.
 
-Every hasher of the benchmark command's registry (``skhash.__main__.METHODS``)
+Every hasher of the benchmark's registry (:data:`skhash.benchmark.METHODS`)
 that applies to a paper setting is fitted at several code lengths and random
 states, and the tables the DSTDH and WSIH papers would print are built from the
 results (mean ± std over the random states):
@@ -14,7 +14,7 @@ results (mean ± std over the random states):
    training images with their CIFAR-10N ``worse`` labels); the methods that
    learn from a web set get it, the unsupervised methods the features alone.
 
-The data, the hashers and the run loop are those of the benchmark command
+The data, the hashers and the run loop are those of the benchmark
 (``load_mirflickr_benchmark``, ``load_cifar10_benchmark``, ``make_hasher``,
 ``run_benchmark``). A method learning from labels (a supervised method) is left
 out: neither paper's setting gives labels for training. Each (dataset, method,
@@ -24,15 +24,26 @@ are fitted without refitting the others. The two settings share the MIRFlickr-25
 results of the unsupervised methods (the same split and training photos).
 """
 
-import argparse
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from . import __main__ as cli
+from . import runner
+from ._messages import log
+from .datasets import load_cifar10_benchmark, load_mirflickr_benchmark
+from .registry import METHODS
+from .results import summarize
+
+__all__ = [
+    "SETTINGS",
+    "comparison_tables",
+    "load_results",
+    "method_kind",
+    "methods_of",
+    "run_comparison",
+    "save_results",
+]
 
 SETTINGS = {
     "social": (("mirflickr25k", "MIRFlickr-25K, user tags"),),
@@ -48,18 +59,14 @@ SETTING_KINDS = {"social": ("unsupervised", "tags"), "webly": ("unsupervised", "
 def method_kind(method):
     """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``: what a method learns from.
 
-    Read from the ``learns_from`` description of its registry entry.
+    Read from the ``learns_from`` field of its registry entry.
     """
-    learns_from = cli.METHODS[method].learns_from.lower()
-    for keyword, kind in (("web", "web set"), ("tag", "tags"), ("label", "labels")):
-        if keyword in learns_from:
-            return kind
-    return "unsupervised"
+    return METHODS[method].side_input or "unsupervised"
 
 
 def methods_of(setting, methods=None):
     """The registry's methods (or those of ``methods``) that apply to ``setting``, in order."""
-    names = cli.METHODS if methods is None else methods
+    names = METHODS if methods is None else methods
     return [m for m in names if method_kind(m) in SETTING_KINDS[setting]]
 
 
@@ -87,7 +94,7 @@ def save_results(results, path):
 
 def source_commit():
     """The git commit of the skhash source being run (``+dirty`` if it has changes), or None."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the skhash package
     try:
         run = dict(cwd=root, capture_output=True, text=True, check=True, timeout=10)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
@@ -101,10 +108,10 @@ def _load_data(dataset, data_homes, random_state, cache_dir, verbose):
     if data_homes.get(dataset) is None:
         raise ValueError(f"data_homes has no folder for the dataset {dataset!r}.")
     if dataset == "mirflickr25k":
-        return cli.load_mirflickr_benchmark(
+        return load_mirflickr_benchmark(
             data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
         )
-    return cli.load_cifar10_benchmark(
+    return load_cifar10_benchmark(
         data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
     )
 
@@ -151,8 +158,8 @@ def run_comparison(
     for (dataset, random_state), pending in todo.items():
         data = _load_data(dataset, data_homes, random_state, cache_dir, verbose)
         for method, n_bits in pending:
-            cli._log(verbose, f"{dataset}, random_state={random_state}:")
-            rows, _ = cli.run_benchmark(
+            log(verbose, f"{dataset}, random_state={random_state}:")
+            rows, _ = runner.run_benchmark(
                 data, methods=[method], bits=[n_bits], random_state=random_state, verbose=verbose
             )
             # no row: a code length the method cannot give on this dataset (logged); stored
@@ -186,7 +193,7 @@ def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), ran
                 and not r.get("skipped")
                 and (random_states is None or r["random_state"] in random_states)
             ]
-            for row in cli.summarize(rows):
+            for row in summarize(rows):
                 summary[row["method"], row["n_bits"]] = row
             names = [
                 m for m in methods_of(setting, methods) if any((m, b) in summary for b in bits)
@@ -217,78 +224,3 @@ def _cell(row, column, digits, random_states):
     if random_states is not None and n < len(random_states):
         text += f" ({n} seed{'s' if n > 1 else ''})"
     return text
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m skhash compare`` and ``benchmarks/compare_methods.py``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m skhash compare",
-        description="Compare skhash's hashers in the DSTDH and WSIH papers' settings "
-        "(resumable: results are stored in a JSON file as they are measured).",
-    )
-    parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
-    parser.add_argument("--mirflickr-home", type=Path, default=None, help="MIRFlickr-25K folder")
-    parser.add_argument("--cifar10-home", type=Path, default=None, help="CIFAR-10 folder")
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        choices=cli.METHODS,
-        default=None,
-        help="registry methods to run (default: every one that applies to a setting)",
-    )
-    parser.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--random-state", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=Path("compare_results.json"),
-        help="JSON file of results, read and updated (default compare_results.json)",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache")
-    parser.add_argument(
-        "--table-only",
-        action="store_true",
-        help="print the tables of the stored results, fit nothing",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress messages")
-    args = parser.parse_args(argv)
-    verbose = 0 if args.quiet else 1
-    if args.table_only:
-        results = load_results(args.results)
-    else:
-        homes = {"mirflickr25k": args.mirflickr_home, "cifar10": args.cifar10_home}
-        needed = {d for s in args.settings for d, _ in SETTINGS[s]}
-        for dataset in sorted(needed):
-            if homes[dataset] is None:
-                flag = "--mirflickr-home" if dataset == "mirflickr25k" else "--cifar10-home"
-                parser.error(f"{flag} is required for the settings {args.settings}")
-        results = run_comparison(
-            args.settings,
-            data_homes=homes,
-            results_path=args.results,
-            methods=args.methods,
-            bits=args.bits,
-            random_states=args.random_state,
-            cache_dir=args.cache_dir,
-            verbose=verbose,
-        )
-    print(
-        "mAP: whole ranking, tie-aware; mAP@1000 normalised by the relevant items retrieved; "
-        f"mean ± std over random states {args.random_state}; fit_s: wall-clock seconds"
-    )
-    print(
-        comparison_tables(
-            results,
-            args.settings,
-            methods=args.methods,
-            bits=args.bits,
-            random_states=args.random_state,
-        )
-    )
-    commits = sorted({str(r.get("commit")) for r in results.values()})
-    print(f"\nmeasured at commit(s): {', '.join(commits)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
