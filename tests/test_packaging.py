@@ -22,7 +22,7 @@ def test_distribution_name_and_extras():
     # ``skhash`` on the package index is an unrelated package.
     assert project["name"] == "scikit-hashing"
     assert project["optional-dependencies"]["all"] == [
-        "scikit-hashing[features,plot,search,dask,docs,test]"
+        "scikit-hashing[features,onnx,plot,search,dask,docs,test]"
     ]
     assert project["scripts"] == {"skhash-benchmark": "skhash.__main__:main"}
 

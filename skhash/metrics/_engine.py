@@ -326,33 +326,75 @@ def _pair_key(qw, dw, ql, dl, i, j, single, matlab):
     return 2 * _distance(qw, dw, i, j, matlab) + _relevant(ql, dl, i, j, single)
 
 
-@numba.njit(cache=True)
-def _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, store):
+@numba.njit(cache=True, inline="always")
+def _word_key_class(q, label, dw, dl, j):
+    """Key of item ``j`` for a query of one code word ``q`` and class id ``label``.
+
+    ``dw`` and ``dl`` are the database's words and labels as 1-D arrays.
+    """
+    return 2 * popcount64(q ^ dw[j]) + (1 if label == dl[j] else 0)
+
+
+@numba.njit(cache=True, inline="always")
+def _word_key_mask(q, mask, dw, dl, j):
+    """Key of item ``j`` for a query of one code word ``q`` and label mask ``mask``."""
+    return 2 * popcount64(q ^ dw[j]) + (1 if (mask & dl[j]) != 0 else 0)
+
+
+# The fast loop counts keys in _STREAMS histograms, item j in histogram j % 4:
+# consecutive items are often at the same distance, and with one histogram
+# every increment would wait for the previous one through memory.
+_STREAMS = 4
+
+
+@numba.njit(cache=True, inline="always")
+def _count_word_keys(key, q, label, dw, dl, h, keys, store):
+    """Add the keys of one query to ``h``; with ``store`` also write them to ``keys``."""
+    n_db = dw.shape[0]
+    n4 = n_db - n_db % _STREAMS
+    parts = np.zeros((_STREAMS, h.size), dtype=np.int64)
+    for j in range(0, n4, _STREAMS):
+        k0 = key(q, label, dw, dl, j)
+        k1 = key(q, label, dw, dl, j + 1)
+        k2 = key(q, label, dw, dl, j + 2)
+        k3 = key(q, label, dw, dl, j + 3)
+        parts[0, k0] += 1
+        parts[1, k1] += 1
+        parts[2, k2] += 1
+        parts[3, k3] += 1
+        if store:
+            keys[j] = k0
+            keys[j + 1] = k1
+            keys[j + 2] = k2
+            keys[j + 3] = k3
+    for j in range(n4, n_db):
+        k = key(q, label, dw, dl, j)
+        parts[0, k] += 1
+        if store:
+            keys[j] = k
+    for k in range(h.size):
+        h[k] += parts[0, k] + parts[1, k] + parts[2, k] + parts[3, k]
+
+
+@numba.njit(cache=True, inline="always")
+def _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, keys, store):
     """Count the keys ``2 * distance + relevant`` of query ``i`` against every item.
 
     ``h[key]`` is incremented for each database item; with ``store`` the key of
     item ``j`` is also written to ``keys[j]``. The common cases (codes of at
     most 64 bits, single labels or at most 64 label columns, exact distances)
-    run a loop specialised on them, several times faster than the generic one.
+    run a loop specialised on them, several times faster than the generic one,
+    over ``flat``: the database's words and labels as 1-D arrays (see
+    :func:`_flat_database`).
     """
-    n_db = dw.shape[0]
     if qw.shape[1] == 1 and ql.shape[1] == 1 and not matlab:
-        q0 = qw[i, 0]
-        l0 = ql[i, 0]
+        dw1, dl1 = flat
         if single:
-            for j in range(n_db):
-                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if l0 == dl[j, 0] else 0)
-                h[k] += 1
-                if store:
-                    keys[j] = k
+            _count_word_keys(_word_key_class, qw[i, 0], ql[i, 0], dw1, dl1, h, keys, store)
         else:
-            for j in range(n_db):
-                k = 2 * popcount64(q0 ^ dw[j, 0]) + (1 if (l0 & dl[j, 0]) != 0 else 0)
-                h[k] += 1
-                if store:
-                    keys[j] = k
+            _count_word_keys(_word_key_mask, qw[i, 0], ql[i, 0], dw1, dl1, h, keys, store)
     else:
-        for j in range(n_db):
+        for j in range(dw.shape[0]):
             k = _pair_key(qw, dw, ql, dl, i, j, single, matlab)
             h[k] += 1
             if store:
@@ -360,11 +402,11 @@ def _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, store):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _histogram_kernel(qw, dw, ql, dl, single, self_index, matlab, counts):
+def _histogram_kernel(qw, dw, ql, dl, flat, single, self_index, matlab, counts):
     no_keys = np.empty(0, dtype=np.uint16)
     for i in numba.prange(qw.shape[0]):
         h = np.zeros(counts.shape[1], dtype=np.int64)
-        _query_keys(qw, dw, ql, dl, i, single, matlab, h, no_keys, False)
+        _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, no_keys, False)
         me = self_index[i]
         if me >= 0:
             h[_pair_key(qw, dw, ql, dl, i, me, single, matlab)] -= 1
@@ -432,7 +474,21 @@ def _cutoff_pass(keys, start, stop, next_rank, ks, bucket):
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _stable_kernel(
-    qw, dw, ql, dl, single, self_index, matlab, k_ap, ks, inverse, counts, ap_sum, hits_ap, hits
+    qw,
+    dw,
+    ql,
+    dl,
+    flat,
+    single,
+    self_index,
+    matlab,
+    k_ap,
+    ks,
+    inverse,
+    counts,
+    ap_sum,
+    hits_ap,
+    hits,
 ):
     n_db = dw.shape[0]
     width = counts.shape[1]
@@ -441,7 +497,7 @@ def _stable_kernel(
     for i in numba.prange(qw.shape[0]):
         h = np.zeros(width, dtype=np.int64)
         keys = np.empty(n_db, dtype=np.uint16)
-        _query_keys(qw, dw, ql, dl, i, single, matlab, h, keys, True)
+        _query_keys(qw, dw, ql, dl, flat, i, single, matlab, h, keys, True)
         me = self_index[i]
         # items before and after the query itself (absent: me = -1)
         before_me = me if me >= 0 else n_db
@@ -470,6 +526,18 @@ def _stable_kernel(
                 hits[i, t] = cumulative
 
 
+def _flat_database(problem):
+    """The database's code words and labels as 1-D arrays when they are one word wide.
+
+    The specialised loop reads them faster than the columns of 2-D arrays;
+    wider ones get empty arrays (the generic loop reads the 2-D ones).
+    """
+    if problem.database_words.shape[1] == 1 and problem.database_labels.shape[1] == 1:
+        return problem.database_words.reshape(-1), problem.database_labels.reshape(-1)
+    empty = np.empty(0, dtype=np.uint64)
+    return empty, empty
+
+
 def distance_histograms(problem):
     """Counts of all and of relevant database items at each distance.
 
@@ -484,6 +552,7 @@ def distance_histograms(problem):
             problem.database_words,
             problem.query_labels,
             problem.database_labels,
+            _flat_database(problem),
             problem.single_label,
             problem.self_index,
             problem.matlab,
@@ -527,6 +596,7 @@ def stable_rankings(problem, k_ap, ks=()):
             problem.database_words,
             problem.query_labels,
             problem.database_labels,
+            _flat_database(problem),
             problem.single_label,
             problem.self_index,
             problem.matlab,
