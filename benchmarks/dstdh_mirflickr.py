@@ -91,8 +91,10 @@ def evaluate(X, labels, tags, seeds, bits, n_query, n_train, validation, params,
                 fit_params = {"dstdhhasher__tags": tags[train]} if uses_tags else {}
                 pipe.fit(X[train], **fit_params)
                 score = mean_average_precision(
-                    pipe.transform(X[query]), labels[query],
-                    pipe.transform(X[database]), labels[database],
+                    pipe.transform(X[query]),
+                    labels[query],
+                    pipe.transform(X[database]),
+                    labels[database],
                 )
                 scores.setdefault((name, n_bits), []).append(score)
                 if verbose:
@@ -135,8 +137,15 @@ def main(argv=None):
         f"{args.n_train} training photos, seeds {args.seeds}; DSTDH params {params or 'defaults'}"
     )
     scores = evaluate(
-        X, labels, tags, args.seeds, args.bits, args.n_query, args.n_train,
-        args.validation, params,
+        X,
+        labels,
+        tags,
+        args.seeds,
+        args.bits,
+        args.n_query,
+        args.n_train,
+        args.validation,
+        params,
     )
     print()
     print("mAP (mean ± std over seeds)")

@@ -178,14 +178,17 @@ def test_help_names_subcommands_methods_files_and_examples(monkeypatch):
     assert max(map(len, lines)) < 100
     body, _, examples = text.partition("\nexamples:\n")
     assert "compare" in body.split("options:")[0]  # the subcommand, before the options
-    for name in METHODS:  # each method named once, in its family's line
+    body_lines = body.splitlines()
+    for name in METHODS:  # each method named once, in its family's (possibly wrapped) line
         assert len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", body)) == 1, name
-        (line,) = [
-            line
-            for line in body.splitlines()
+        (i,) = [
+            i
+            for i, line in enumerate(body_lines)
             if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line)
         ]
-        assert line.lstrip().startswith(METHODS[name].family)
+        while not body_lines[i].strip()[0].isalpha() or body_lines[i].startswith("    "):
+            i -= 1  # a wrapped continuation: up to the line that starts with the family
+        assert body_lines[i].lstrip().startswith(METHODS[name].family), name
     for family in FAMILIES:
         assert f"  {family}  " in body
     for file in FILES:

@@ -6,10 +6,15 @@ from skhash import (
     AGHHasher,
     BiHalfHasher,
     CCAITQHasher,
+    CSQHasher,
+    DPSHHasher,
+    DSHHasher,
     DSTDHHasher,
     GreedyHashHasher,
+    HashNetHasher,
     ITQHasher,
     LSHHasher,
+    OrthoHashHasher,
     PCAHasher,
     SDHHasher,
     SGHHasher,
@@ -43,6 +48,12 @@ ESTIMATORS = [
     SSDHHasher(n_bits=8, max_epochs=2, hidden_sizes=(8,), device="cpu", random_state=0),
     GreedyHashHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
     BiHalfHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
+    # the supervised deep hashers: two epochs; a hidden layer on one of them
+    DPSHHasher(n_bits=8, max_epochs=2, hidden_sizes=(8,), device="cpu", random_state=0),
+    HashNetHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
+    DSHHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
+    CSQHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
+    OrthoHashHasher(n_bits=8, max_epochs=2, device="cpu", random_state=0),
 ]
 
 # PCA-based hashers project on n_bits principal directions, so they need at

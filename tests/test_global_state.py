@@ -64,6 +64,11 @@ HASHERS = {
     "SSDHHasher": ({"max_epochs": 1, "hidden_sizes": (8,)}, {"y": Y}),
     "GreedyHashHasher": ({"max_epochs": 1}, {}),
     "BiHalfHasher": ({"max_epochs": 1}, {}),
+    "DPSHHasher": ({"max_epochs": 1}, {"y": Y}),
+    "HashNetHasher": ({"max_epochs": 1}, {"y": Y}),
+    "DSHHasher": ({"max_epochs": 1}, {"y": Y}),
+    "CSQHasher": ({"max_epochs": 1}, {"y": Y}),
+    "OrthoHashHasher": ({"max_epochs": 1}, {"y": Y}),
 }
 
 

@@ -17,7 +17,7 @@ from .registry import FAMILIES, METHODS
 __all__ = ["PALETTE", "method_styles", "precision_recall_figure"]
 
 # Okabe & Ito's colour-blind-safe palette (its yellow last: faint on white),
-# then Paul Tol's "muted" and "bright" colours that differ from those.
+# then Paul Tol's "muted", "bright" and "light" colours that differ from those.
 PALETTE = (
     "#0072B2",  # blue
     "#E69F00",  # orange
@@ -38,6 +38,12 @@ PALETTE = (
     "#777777",  # grey
     "#661100",  # brown
     "#6699CC",  # pale blue
+    "#EE6677",  # red (Tol's bright)
+    "#228833",  # dark green (Tol's bright)
+    "#AA3377",  # magenta (Tol's bright)
+    "#EE8866",  # salmon (Tol's light)
+    "#BBCC33",  # pear (Tol's light)
+    "#BBBBBB",  # light grey
     "#F0E442",  # yellow
 )
 FAMILY_LINESTYLES = dict(zip(FAMILIES, ("-", "--", "-.", ":"), strict=True))

@@ -173,6 +173,11 @@ _ENTRIES = (
     Method("WSIH", "WSIHHasher", _WEAK, "features and a web set"),
     # supervised
     Method("SDH", "SDHHasher", _SUPERVISED, "features and labels"),
+    Method("DPSH", "DPSHHasher", _SUPERVISED, "features and labels"),
+    Method("HashNet", "HashNetHasher", _SUPERVISED, "features and labels"),
+    Method("DSH", "DSHHasher", _SUPERVISED, "features and labels"),
+    Method("CSQ", "CSQHasher", _SUPERVISED, "features and labels"),
+    Method("OrthoHash", "OrthoHashHasher", _SUPERVISED, "features and labels"),
 )
 
 #: The benchmark's methods by name, grouped by family: see :mod:`skhash.benchmark.registry`.

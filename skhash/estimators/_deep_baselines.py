@@ -1,4 +1,4 @@
-"""The base of the unsupervised deep hashing baselines: one network on features, one loss."""
+"""The base of the deep hashers on features: one network, one loss (unsupervised or supervised)."""
 
 from abc import abstractmethod
 from numbers import Integral, Real
@@ -22,14 +22,19 @@ __all__ = ["FeatureNetHasher"]
 
 
 class FeatureNetHasher(DeepHasherMixin, BaseHasher):
-    """An unsupervised deep hasher: a :class:`FeatureMLP` on features trained by one loss.
+    """A deep hasher: a :class:`FeatureMLP` on features trained by one loss.
 
     Subclasses set ``_tanh`` (whether the network ends in ``tanh``) and
-    implement ``_criterion(X, random_state)``, which returns the criterion
-    class (``forward(h, x) -> (total, terms)``) and its parameters; they store
-    the parameters below in ``__init__``. The network is trained by SGD with
-    momentum and weight decay, as in the three papers, through the shared
-    skorch plumbing of :mod:`skhash.estimators._torch`.
+    ``_batch_norm`` (a batch normalisation after the hash layer), and
+    implement ``_criterion(X, Y, random_state)``, which returns the criterion
+    class (``forward(h, targets) -> loss or (total, terms)``) and its
+    parameters; they store the parameters below in ``__init__``. The targets
+    are the batch's inputs, unless ``_targets(y, n_samples)`` returns
+    per-sample targets ``Y`` (the supervised hashers' labels, see
+    :mod:`skhash.estimators._supervised`); ``_extra_callbacks()`` adds the
+    method's own skorch callbacks (HashNet's continuation). The network is
+    trained by SGD with momentum and weight decay through the shared skorch
+    plumbing of :mod:`skhash.estimators._torch`.
 
     With ``center=True`` the training features' mean ``mean_`` is subtracted
     from every input, at fit and at transform, before the network and before
@@ -51,17 +56,31 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
         "center": ["boolean"],
     }
     _tanh = False
+    _batch_norm = False
 
     @abstractmethod
-    def _criterion(self, X, random_state):
-        """``(criterion class, {parameter: value})`` for the training features ``X``."""
+    def _criterion(self, X, Y, random_state):
+        """``(criterion class, {parameter: value})`` for the training features ``X``.
+
+        ``Y`` is what :meth:`_targets` made of ``y`` (``None`` for the
+        unsupervised hashers, whose criterion gets the batch's inputs).
+        """
+
+    def _targets(self, y, n_samples):
+        """Per-sample targets of the criterion made of ``y``; ``None``: the inputs."""
+        return None
+
+    def _extra_callbacks(self):
+        """skorch callbacks of the method itself, run after the user's."""
+        return []
 
     def _fit(self, X, y, random_state):
+        Y = self._targets(y, X.shape[0])
         self.device_ = resolve_device(self.device)
         self.hidden_sizes_ = self._check_hidden_sizes()
         self.mean_ = X.mean(axis=0, dtype=np.float64) if self.center else None
         X = self._centred(X)
-        criterion, criterion_params = self._criterion(X, random_state)
+        criterion, criterion_params = self._criterion(X, Y, random_state)
         seed = torch_seed(random_state)
         name = type(self).__name__
         self.net_ = self._make_net(
@@ -76,15 +95,17 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
             batch_size=self.batch_size,
             divergence_hint=f"lr ({self.lr})",
             progress_desc=name,
+            callbacks=[*(self.callbacks or []), *self._extra_callbacks()],
             module__n_features=X.shape[1],
             module__n_bits=self.n_bits,
             module__hidden_sizes=self.hidden_sizes_,
             module__tanh=self._tanh,
+            module__batch_norm=self._batch_norm,
             **{f"criterion__{key}": value for key, value in criterion_params.items()},
         )
         self._log(f"training on {len(X)} samples on {self.device_}")
         with torch_rng(seed, self.device_):
-            self.net_.fit(ArrayDataset(X, device=self.device_))
+            self.net_.fit(ArrayDataset(X, Y, device=self.device_))
         return self
 
     def _check_hidden_sizes(self):

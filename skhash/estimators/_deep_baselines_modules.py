@@ -37,17 +37,21 @@ class FeatureMLP(nn.Module):
 
     ``hidden_sizes=()`` is one linear layer: the hash layer the papers put on
     frozen pretrained features (GreedyHash and Bi-half train only it). With
-    ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
+    ``batch_norm=True`` the hash layer is followed by a
+    :class:`torch.nn.BatchNorm1d` (OrthoHash's code balance).
+    With ``tanh=True`` the output is squashed into (-1, 1) (SSDH's relaxation).
     ``forward(x)`` returns ``h`` of shape ``(n, n_bits)``; the codes are its signs.
     """
 
-    def __init__(self, n_features, n_bits, hidden_sizes=(), tanh=False):
+    def __init__(self, n_features, n_bits, hidden_sizes=(), tanh=False, batch_norm=False):
         super().__init__()
         layers, width = [], n_features
         for size in hidden_sizes:
             layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
         layers.append(nn.Linear(width, n_bits))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_bits))
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)

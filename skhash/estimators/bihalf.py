@@ -177,5 +177,5 @@ class BiHalfHasher(FeatureNetHasher):
         self.device = device
         self.verbose = verbose
 
-    def _criterion(self, X, random_state):
+    def _criterion(self, X, Y, random_state):
         return BiHalfLoss, {"gamma": self.gamma}

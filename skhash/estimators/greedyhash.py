@@ -179,5 +179,5 @@ class GreedyHashHasher(FeatureNetHasher):
         self.device = device
         self.verbose = verbose
 
-    def _criterion(self, X, random_state):
+    def _criterion(self, X, Y, random_state):
         return GreedyHashLoss, {"quantization_weight": self.quantization_weight, "p": self.p}

@@ -196,7 +196,7 @@ class SSDHHasher(FeatureNetHasher):
         self.device = device
         self.verbose = verbose
 
-    def _criterion(self, X, random_state):
+    def _criterion(self, X, Y, random_state):
         n = len(X)
         sample = random_state.choice(n, size=min(n, self.n_threshold_samples), replace=False)
         self.thresholds_ = ssdh_thresholds(X[sample], self.alpha, self.beta)
