@@ -33,6 +33,7 @@ from skhash.estimators._supervised_modules import (
     hashnet_scale,
     label_centroids,
 )
+from skhash.metrics import mean_average_precision
 
 HASHERS = [DPSHHasher, HashNetHasher, DSHHasher, CSQHasher, OrthoHashHasher]
 PAIRWISE = [DPSHHasher, HashNetHasher, DSHHasher]
@@ -315,6 +316,24 @@ def test_multi_label_fit(cls, data):
 
 
 # -- the estimator contract ---------------------------------------------------------------------
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cls", HASHERS)
+def test_cuda_fit_transform_and_pickle(cls, data):
+    """On a GPU: the fit trains there, leaves the CUDA generator alone, and its codes agree
+    with the CPU's in quality (the reproducibility page: other kernels, other float sums)."""
+    X, y = data
+    cuda_state = torch.cuda.get_rng_state()
+    hasher = cls(n_bits=16, random_state=0, **{**FAST, "device": "cuda"}).fit(X, y)
+    assert hasher.device_.startswith("cuda")
+    assert torch.equal(torch.cuda.get_rng_state(), cuda_state)
+    codes = hasher.transform(X)
+    assert codes.shape == (len(X), 2)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(hasher)).transform(X), codes)
+    cpu = cls(n_bits=16, random_state=0, **FAST).fit(X, y).transform(X)
+    gpu_map, cpu_map = (mean_average_precision(c, y, c, y) for c in (codes, cpu))
+    assert abs(gpu_map - cpu_map) < 0.1, (gpu_map, cpu_map)
+
+
 @pytest.mark.parametrize("cls", HASHERS)
 def test_same_random_state_same_codes_and_global_rng_untouched(cls, data):
     X, y = data
@@ -367,7 +386,7 @@ def test_training_lowers_the_loss_and_separates_the_classes(cls, data):
 @pytest.mark.slow
 def test_digits_each_beats_itq_at_32_bits():
     """The digits benchmark of ``python -m skhash`` (its test queries), 32 bits, 3 seeds."""
-    from skhash.__main__ import load_digits_benchmark
+    from skhash.benchmark import load_digits_benchmark
     from skhash.metrics import mean_average_precision
 
     scores = {cls.__name__: [] for cls in [ITQHasher, *HASHERS]}
