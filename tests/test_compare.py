@@ -29,7 +29,8 @@ def digits_as_datasets(monkeypatch):
         fits.append((kwargs["methods"][0], kwargs["bits"][0], kwargs["random_state"]))
         return run(data, **kwargs)
 
-    def load(dataset, data_homes, random_state, cache_dir, verbose):
+    def load(dataset, data_homes, random_state, cache_dir, verbose, image_size=128):
+        fits.append(("load", dataset, image_size))
         return load_digits_benchmark(random_state=random_state)
 
     monkeypatch.setattr(_compare, "_load_data", load)
@@ -41,6 +42,8 @@ def test_results_are_stored_and_a_rerun_fits_only_what_is_missing(digits_as_data
     fits, path = digits_as_datasets, tmp_path / "results.json"
     kwargs = dict(data_homes={}, results_path=path, bits=(16,), verbose=0)
     _compare.run_comparison(["social"], methods=["LSH", "ITQ"], random_states=(0, 1), **kwargs)
+    assert fits.count(("load", "mirflickr25k", 128)) == 2
+    fits[:] = [f for f in fits if f[0] != "load"]
     assert sorted(fits) == [("ITQ", 16, 0), ("ITQ", 16, 1), ("LSH", 16, 0), ("LSH", 16, 1)]
     stored = json.loads(path.read_text())["results"]
     assert set(stored) == {f"mirflickr25k|{m}|16|{s}" for m in ("LSH", "ITQ") for s in (0, 1)}
@@ -52,6 +55,7 @@ def test_results_are_stored_and_a_rerun_fits_only_what_is_missing(digits_as_data
     assert sorted(fits) == sorted(
         [("PCAH", 16, 0), ("PCAH", 16, 1)]  # mirflickr25k, shared by the two settings
         + [(m, 16, s) for m in ("LSH", "ITQ", "PCAH") for s in (0, 1)]  # cifar10
+        + [("load", d, 128) for d in ("mirflickr25k", "cifar10") for s in (0, 1)]
     )
     table = _compare.comparison_tables(
         results, ["social", "webly"], methods=["LSH", "ITQ", "PCAH"], bits=(16,),
@@ -61,6 +65,44 @@ def test_results_are_stored_and_a_rerun_fits_only_what_is_missing(digits_as_data
     row = stored["mirflickr25k|ITQ|16|0"], stored["mirflickr25k|ITQ|16|1"]
     mean = (row[0]["mAP"] + row[1]["mAP"]) / 2
     assert f"| ITQ | features | {mean:.4f} ± " in table
+
+
+def test_one_results_file_a_resolution(digits_as_datasets, tmp_path):
+    """MIRFlickr-25K rows record their image size; a file of another size is refused."""
+    fits, path = digits_as_datasets, tmp_path / "results.json"
+    kwargs = dict(data_homes={}, results_path=path, bits=(16,), verbose=0, methods=["LSH"])
+    _compare.run_comparison(["social"], random_states=(0,), image_size=224, **kwargs)
+    assert ("load", "mirflickr25k", 224) in fits
+    assert json.loads(path.read_text())["results"]["mirflickr25k|LSH|16|0"]["image_size"] == 224
+    with pytest.raises(ValueError, match=r"at \[224\] px, not image_size=128"):
+        _compare.run_comparison(["social"], random_states=(1,), image_size=128, **kwargs)
+    old = tmp_path / "old.json"  # rows written before image_size was stored: 128 px
+    stored = json.loads(path.read_text())
+    del stored["results"]["mirflickr25k|LSH|16|0"]["image_size"]
+    old.write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match=r"at \[128\] px, not image_size=224"):
+        _compare.run_comparison(
+            ["social"], random_states=(1,), image_size=224, **{**kwargs, "results_path": old}
+        )
+
+
+@pytest.mark.parametrize("size", ["31", "abc"])
+def test_image_size_flag_is_validated(size, capsys):
+    from skhash.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--table-only", "--image-size", size])
+    assert exit_info.value.code == 2
+    assert "--image-size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", [31, 224.0, True, "224"])
+def test_load_mirflickr_benchmark_rejects_a_bad_image_size(size, tmp_path):
+    from skhash.benchmark import UsageError, load_mirflickr_benchmark
+
+    with pytest.raises(UsageError, match="image_size must be an integer of at least 32") as err:
+        load_mirflickr_benchmark(tmp_path, image_size=size)  # checked before the data
+    assert err.value.flag == "--image-size"
 
 
 def test_missing_seeds_are_marked_in_the_table():

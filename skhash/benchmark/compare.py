@@ -104,12 +104,16 @@ def source_commit():
     return commit + ("+dirty" if dirty else "")
 
 
-def _load_data(dataset, data_homes, random_state, cache_dir, verbose):
+def _load_data(dataset, data_homes, random_state, cache_dir, verbose, image_size=128):
     if data_homes.get(dataset) is None:
         raise ValueError(f"data_homes has no folder for the dataset {dataset!r}.")
     if dataset == "mirflickr25k":
         return load_mirflickr_benchmark(
-            data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
+            data_homes[dataset],
+            random_state=random_state,
+            image_size=image_size,
+            cache_dir=cache_dir,
+            verbose=verbose,
         )
     return load_cifar10_benchmark(
         data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
@@ -126,6 +130,7 @@ def run_comparison(
     random_states=(0, 1, 2),
     cache_dir=None,
     verbose=1,
+    image_size=128,
 ):
     """Fit and evaluate what is missing from ``results_path``; return all stored results.
 
@@ -141,8 +146,20 @@ def run_comparison(
         Registry methods to run (default: all that apply to each setting).
     bits, random_states : sequence of int
         Code lengths and random states (each draws the split and seeds the hasher).
+    image_size : int, default=128
+        Input side (pixels) of MIRFlickr-25K's features (CIFAR-10's stay at
+        96). Stored in each MIRFlickr-25K row; a results file holding rows of
+        another size is refused (``ValueError``): one file a resolution.
     """
     results = load_results(results_path)
+    stored = {
+        r.get("image_size", 128) for r in results.values() if r["dataset"] == "mirflickr25k"
+    }
+    if stored - {image_size}:
+        raise ValueError(
+            f"{results_path} holds MIRFlickr-25K results at {sorted(stored)} px, not "
+            f"image_size={image_size}: use another results file for another resolution."
+        )
     commit = source_commit()
     todo = {}  # (dataset, random_state) -> [(method, n_bits)], in order
     for setting in settings:
@@ -156,7 +173,7 @@ def run_comparison(
                         if (method, n_bits) not in pending:
                             pending.append((method, n_bits))
     for (dataset, random_state), pending in todo.items():
-        data = _load_data(dataset, data_homes, random_state, cache_dir, verbose)
+        data = _load_data(dataset, data_homes, random_state, cache_dir, verbose, image_size)
         for method, n_bits in pending:
             log(verbose, f"{dataset}, random_state={random_state}:")
             rows, _ = runner.run_benchmark(
@@ -166,6 +183,8 @@ def run_comparison(
             # as skipped so that a rerun does not try again
             row = rows[0] if rows else {"method": method, "n_bits": n_bits, "skipped": True}
             row.update(dataset=dataset, random_state=random_state, commit=commit)
+            if dataset == "mirflickr25k":
+                row["image_size"] = image_size
             results[result_key(dataset, method, n_bits, random_state)] = row
             save_results(results, results_path)
     return results
