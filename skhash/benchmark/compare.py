@@ -152,9 +152,7 @@ def run_comparison(
         another size is refused (``ValueError``): one file a resolution.
     """
     results = load_results(results_path)
-    stored = {
-        r.get("image_size", 128) for r in results.values() if r["dataset"] == "mirflickr25k"
-    }
+    stored = {r.get("image_size", 128) for r in results.values() if r["dataset"] == "mirflickr25k"}
     if stored - {image_size}:
         raise ValueError(
             f"{results_path} holds MIRFlickr-25K results at {sorted(stored)} px, not "
