@@ -2,6 +2,7 @@
 
 Usage::
 
+    python benchmarks/learning_curve.py --plot docs/_static/learning_curve.png
     python benchmarks/learning_curve.py [--image-size 224] [--n-train 2000 5000 10000]
         [--seeds 0 1 2] [--bits 32] [--methods DSTDH "DSTDH, no tags" ...]
         [--params '{"DSTDH": {"beta": 0.1}}'] [--tag before] [--output FILE]
@@ -49,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skhash.benchmark.compare import source_commit
 from skhash.benchmark.runner import evaluate
 from skhash.datasets import load_mirflickr25k, make_web_set
 from skhash.estimators.bihalf import BiHalfHasher
@@ -126,6 +128,68 @@ def load_results(path):
     return {"protocol": __doc__.split("Each measured row")[0].strip(), "rows": []}
 
 
+def _record_provenance(results, command, commit, machine):
+    """The file's commands, commits and machine, for the docs' provenance line."""
+    for key, value in (("commands", command), ("commits", commit)):
+        results[key] = sorted(set(results.get(key, [])) | {str(value)})
+    results["command"] = (
+        "; ".join(c for c in results["commands"] if "--output" not in c and "--tag" not in c)
+        or results["commands"][0]
+    )
+    results["commit"] = ", ".join(results["commits"])
+    results["machine"] = machine
+
+
+def plot(results, path, n_bits=32):
+    """Validation mAP and mAP@1000 against the number of training photos, one panel a size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results["rows"] if r["n_bits"] == n_bits and not r.get("tag")]
+    sizes = sorted({r["image_size"] for r in rows}, reverse=True)
+    fig, axes = plt.subplots(
+        2, len(sizes), figsize=(5.2 * len(sizes), 7.5), squeeze=False, sharex=True
+    )
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for col, size in enumerate(sizes):
+        for row_index, metric in enumerate(("mAP", "mAP@1000")):
+            ax = axes[row_index, col]
+            for i, method in enumerate(methods):
+                points = {}
+                for r in rows:
+                    if r["image_size"] == size and r["method"] == method:
+                        points.setdefault(r["n_train"], []).append(r[metric])
+                if not points:
+                    continue
+                ns = sorted(points)
+                means = [np.mean(points[n]) for n in ns]
+                stds = [np.std(points[n]) for n in ns]
+                weak = method in ("DSTDH", "CCA-ITQ", "WSIH")
+                ax.errorbar(
+                    ns, means, yerr=stds, marker="o", capsize=3, color=f"C{i}",
+                    linestyle="-" if weak else "--", linewidth=2 if weak else 1.2,
+                    label=method,
+                )  # fmt: skip
+            ax.set_xscale("log")
+            ax.minorticks_off()
+            ax.set_xticks(sorted({r["n_train"] for r in rows}))
+            ax.set_xticklabels([f"{n:,}" for n in sorted({r["n_train"] for r in rows})])
+            ax.set_title(f"{metric}, {size} px features, {n_bits} bits")
+            ax.grid(alpha=0.3)
+            if row_index == 1:
+                ax.set_xlabel("training photos")
+    axes[0, 0].legend(fontsize=8, loc="lower left")
+    fig.suptitle(
+        "MIRFlickr-25K, validation split (test queries unused)\nmean ± std over random states",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=str(DEFAULT_DATA_HOME))
@@ -137,7 +201,16 @@ def main(argv=None):
     parser.add_argument("--params", default="{}", help="JSON: {method: {param: value}}")
     parser.add_argument("--tag", default="", help="label of this variant (e.g. 'before')")
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
+    parser.add_argument(
+        "--plot", metavar="PNG", default=None,
+        help="draw the stored defaults' rows of --output into PNG (e.g. "
+        "docs/_static/learning_curve.png) and fit nothing",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.plot:
+        plot(load_results(Path(args.output)), args.plot, n_bits=args.bits[0])
+        print(f"saved {args.plot}")
+        return
     params = json.loads(args.params)
     if not set(params) <= set(METHODS):
         parser.error(f"--params: unknown methods {sorted(set(params) - set(METHODS))}")
@@ -148,6 +221,7 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv
     )
 
+    commit = source_commit()
     mir = load_mirflickr25k(args.data_home)
     X = cached_features(mir.paths, image_size=args.image_size, verbose=1)
     from sklearn.utils import Bunch
@@ -188,6 +262,8 @@ def main(argv=None):
                     )  # fmt: skip
                     results = load_results(output)  # another run may have added rows
                     results["rows"].append(row)
+                    row["commit"] = commit
+                    _record_provenance(results, command, commit, describe(info))
                     output.write_text(json.dumps(results, indent=1) + "\n")
                     print(
                         f"{args.image_size}px n={n_train} seed={seed} {n_bits}b {method:<20} "

@@ -130,6 +130,41 @@ def test_claim_verdicts_follow_the_results():
     assert fit[0] == pytest.approx(rival - wsih, abs=1e-12)
 
 
+# -- benchmarks/learning_curve.py ---------------------------------------------------
+@pytest.mark.parametrize("image_size", [224, 128])
+def test_learning_curve_tables_equal_their_results_file(image_size):
+    rows = [
+        r
+        for r in _json("learning_curve_results.json")["rows"]
+        if r["image_size"] == image_size and r["n_bits"] == 32 and not r.get("tag")
+    ]
+    table = results.learning_curve_table(image_size)
+    sizes = sorted({r["n_train"] for r in rows})
+    assert table.header == ["method"] + [f"{c} n={n:,}" for c in ("mAP", "mAP@1000") for n in sizes]
+    assert [line[0] for line in table.rows] == list(dict.fromkeys(r["method"] for r in rows))
+    for line in table.rows:
+        cells = iter(line[1:])
+        for column in ("mAP", "mAP@1000"):
+            for n in sizes:
+                values = [r[column] for r in rows if r["method"] == line[0] and r["n_train"] == n]
+                text = next(cells)
+                assert text.startswith(_mean_std_text(values, 4)), (line[0], column, n)
+
+
+def test_learning_curve_variants_table_equals_its_file():
+    rows = _json("learning_curve_tuning.json")["rows"]
+    table = results.learning_curve_variants_table()
+    assert sum(len(line[-1].split(", ")) for line in table.rows) == len(rows)
+    for line in table.rows:
+        group = [
+            r
+            for r in rows
+            if (r["tag"], str(r["image_size"]), f"{r['n_train']:,}", r["method"]) == tuple(line[:4])
+        ]
+        assert line[5] == _mean_std_text([r["mAP"] for r in group], 4)
+        assert line[6] == _mean_std_text([r["mAP@1000"] for r in group], 4)
+
+
 # -- transcribed tables -------------------------------------------------------------
 TRANSCRIBED = [name for name, (file, _) in results.TABLES.items() if "provenance" in _json(file)]
 

@@ -154,6 +154,73 @@ def compare_table(dataset, name="compare_results.json"):
     return Table(header, table)
 
 
+# -- benchmarks/learning_curve.py ----------------------------------------------------
+LEARNING_CURVE_COLUMNS = (("mAP", 4), ("mAP@1000", 4))
+
+
+def _learning_curve_groups(rows):
+    groups = {}
+    for row in rows:
+        key = (row["method"], row["n_train"])
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
+def learning_curve_table(image_size, n_bits=32, name="learning_curve_results.json"):
+    """Validation mAP and mAP@1000 against the number of training photos, one row a method.
+
+    Cells are mean ± std over the random states of the file's rows at
+    ``image_size`` px and ``n_bits`` (the defaults' rows: no ``tag``); a cell
+    over fewer random states than the file's most says how many.
+    """
+    rows = [
+        r
+        for r in load(name)["rows"]
+        if r["image_size"] == image_size and r["n_bits"] == n_bits and not r.get("tag")
+    ]
+    groups = _learning_curve_groups(rows)
+    sizes = sorted({n for _, n in groups})
+    seeds = max((len(g) for g in groups.values()), default=0)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    header = ["method"] + [f"{c} n={n:,}" for c, _ in LEARNING_CURVE_COLUMNS for n in sizes]
+    table = []
+    for method in methods:
+        line = [method]
+        for column, digits in LEARNING_CURVE_COLUMNS:
+            for n in sizes:
+                group = groups.get((method, n))
+                if group is None:
+                    line.append("-")
+                    continue
+                text = _mean_std([r[column] for r in group], digits, len(group) > 1)
+                line.append(text + (f" ({len(group)} seeds)" if len(group) < seeds else ""))
+        table.append(line)
+    return Table(header, table)
+
+
+def learning_curve_variants_table(name="learning_curve_tuning.json"):
+    """The variants tried to find why the weak signals add less: one row a (variant, n, method).
+
+    ``variant`` is the run's ``--tag`` and ``params`` its non-default
+    parameters; cells are mean ± std over the random states.
+    """
+    rows = load(name)["rows"]
+    groups = {}
+    for row in rows:
+        key = (row["tag"], row["image_size"], row["n_train"], row["method"])
+        groups.setdefault(key, []).append(row)
+    header = ["variant", "px", "n_train", "method", "params", "mAP", "mAP@1000", "seeds"]
+    table = []
+    for (tag, size, n, method), group in groups.items():
+        params = json.dumps(group[0].get("params", {}), sort_keys=True)
+        line = [tag, str(size), f"{n:,}", method, f"``{params}``" if params != "{}" else "-"]
+        for column, digits in LEARNING_CURVE_COLUMNS:
+            line.append(_mean_std([r[column] for r in group], digits, len(group) > 1))
+        line.append(", ".join(str(r["random_state"]) for r in group))
+        table.append(line)
+    return Table(header, table)
+
+
 # -- the papers' claims, decided from the comparison ----------------------------
 @dataclass
 class Claim:
@@ -345,6 +412,14 @@ TABLES: dict[str, tuple[str, Callable[[], Table]]] = {
     "compare-mirflickr25k": ("compare_results.json", lambda: compare_table("mirflickr25k")),
     "compare-cifar10": ("compare_results.json", lambda: compare_table("cifar10")),
     "claims": ("compare_results.json", claims_table),
+    "compare-mirflickr25k-224": (
+        "compare_results_224.json",
+        lambda: compare_table("mirflickr25k", "compare_results_224.json"),
+    ),
+    "claims-224": ("compare_results_224.json", lambda: claims_table("compare_results_224.json")),
+    "learning-curve-224": ("learning_curve_results.json", lambda: learning_curve_table(224)),
+    "learning-curve-128": ("learning_curve_results.json", lambda: learning_curve_table(128)),
+    "learning-curve-variants": ("learning_curve_tuning.json", learning_curve_variants_table),
     **{
         name: (_file_of(name), _transcribed(_file_of(name)))
         for name in (
