@@ -307,9 +307,9 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
     ``n``: on validation splits of MIRFlickr-25K with raw 224 px features
     (``benchmarks/learning_curve.py``, ``benchmarks/learning_curve_tuning.json``;
     the test queries never used), ``n_hyperedges=1000, tag_scale=3.0`` raised
-    DSTDH's mAP by about 0.01 with 5,000 and 10,000 training photos, left it
-    unchanged with 2,000, and lowered it below the no-tags ablation with
-    1,500 standardised photos (fewer than two photos a hyperedge). The paper
+    DSTDH's mAP by about 0.01 with 5,000 and 10,000 training photos and by
+    less with 2,000, but put it below its no-tags ablation with 1,500
+    standardised photos (fewer than two photos a hyperedge). The paper
     fixes the number of hyperedges (500), so the defaults stay; with several
     thousand training photos, try about one hyperedge per five photos.
 
