@@ -129,13 +129,12 @@ def load_results(path):
 
 
 def _record_provenance(results, command, commit, machine):
-    """The file's commands, commits and machine, for the docs' provenance line."""
-    for key, value in (("commands", command), ("commits", commit)):
-        results[key] = sorted(set(results.get(key, [])) | {str(value)})
-    results["command"] = (
-        "; ".join(c for c in results["commands"] if "--output" not in c and "--tag" not in c)
-        or results["commands"][0]
-    )
+    """The file's commands, commits and machine, from its rows, for the docs' provenance line."""
+    rows = results["rows"]
+    results["commands"] = sorted({r["command"] for r in rows} | {command})
+    results["commits"] = sorted({str(r["commit"]) for r in rows if r.get("commit")} | {commit})
+    plain = [c for c in results["commands"] if "--output" not in c and "--tag" not in c]
+    results["command"] = "; ".join(plain or results["commands"][:1])
     results["commit"] = ", ".join(results["commits"])
     results["machine"] = machine
 
@@ -261,9 +260,9 @@ def main(argv=None):
                         processor=describe(info), command=command,
                     )  # fmt: skip
                     results = load_results(output)  # another run may have added rows
+                    row["commit"] = str(commit)
                     results["rows"].append(row)
-                    row["commit"] = commit
-                    _record_provenance(results, command, commit, describe(info))
+                    _record_provenance(results, command, str(commit), describe(info))
                     output.write_text(json.dumps(results, indent=1) + "\n")
                     print(
                         f"{args.image_size}px n={n_train} seed={seed} {n_bits}b {method:<20} "

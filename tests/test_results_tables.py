@@ -293,6 +293,25 @@ def test_readme_headline_verdicts_follow_the_results():
     assert verdicts["wsih_fits_faster_cifar10"] == "no"
 
 
+def test_readme_sentence_on_224_px_follows_the_results():
+    """The unsupervised deep hashers gain more from 224 px features than DSTDH and WSIH."""
+    headline = " ".join(README[README.index("## Results") :].split())
+    assert "the unsupervised deep hashers gain more than DSTDH and WSIH" in headline
+
+    def means(name):
+        groups = {}
+        for r in _json(name)["results"].values():
+            if r["dataset"] == "mirflickr25k" and not r.get("skipped"):
+                groups.setdefault((r["method"], r["n_bits"]), []).append(r["mAP"])
+        return {key: np.mean(values) for key, values in groups.items()}
+
+    at_128, at_224 = means("compare_results.json"), means("compare_results_224.json")
+    for n_bits in (16, 32, 64):
+        gain = {m: at_224[m, n_bits] - at_128[m, n_bits] for m in results.DEEP_BASELINES}
+        for weak in ("DSTDH", "WSIH"):
+            assert at_224[weak, n_bits] - at_128[weak, n_bits] < max(gain.values()), n_bits
+
+
 @pytest.mark.slow
 def test_readme_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the search example saves an index in the current folder
