@@ -314,6 +314,17 @@ def test_readme_sentence_on_224_px_follows_the_results():
                 groups.setdefault((r["method"], r["n_bits"]), []).append(r["mAP"])
         return {key: np.mean(values) for key, values in groups.items()}
 
+    assert "DSTDH stays ahead of every unsupervised method in the mean but not on every seed" in (
+        headline
+    )
+    assert "WSIH falls behind Bi-half in mAP on MIRFlickr-25K" in headline
+    verdicts = results.claim_verdicts("compare_results_224.json")
+    dstdh = verdicts["dstdh_beats_unsupervised"]
+    assert dstdh["verdict"] == "partly"
+    assert all(margin > 0 for margin, _, _, _ in dstdh["by_bits"].values())
+    wsih = verdicts["wsih_beats_deep_baselines_mirflickr25k"]
+    assert wsih["verdict"] == "no"
+    assert {best for _, best, _, _ in wsih["by_bits"].values()} == {"BiHalf"}
     at_128, at_224 = means("compare_results.json"), means("compare_results_224.json")
     for n_bits in (16, 32, 64):
         gain = {m: at_224[m, n_bits] - at_128[m, n_bits] for m in results.DEEP_BASELINES}
