@@ -330,6 +330,12 @@ def test_readme_sentence_on_224_px_follows_the_results():
         gain = {m: at_224[m, n_bits] - at_128[m, n_bits] for m in results.DEEP_BASELINES}
         for weak in ("DSTDH", "WSIH"):
             assert at_224[weak, n_bits] - at_128[weak, n_bits] < max(gain.values()), n_bits
+    # 224 px is not better for every method: --image-size keeps 128 by default
+    assert at_224["SH", 16] < at_128["SH", 16]
+    from skhash.benchmark import load_mirflickr_benchmark
+
+    default = inspect.signature(load_mirflickr_benchmark).parameters["image_size"].default
+    assert default == 128
 
 
 @pytest.mark.slow
