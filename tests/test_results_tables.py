@@ -157,7 +157,8 @@ def test_learning_curve_tables_equal_their_results_file(image_size):
                     for m in {r["method"] for r in rows}
                     for k in sizes
                 )
-                assert text.endswith(f"({len(values)} seeds)") == (len(values) < most)
+                mark = f"({len(values)} seed{'s' if len(values) > 1 else ''})"
+                assert text.endswith(mark) == (len(values) < most)
 
 
 def test_learning_curve_variants_table_equals_its_file():

@@ -193,7 +193,9 @@ def learning_curve_table(image_size, n_bits=32, name="learning_curve_results.jso
                     line.append("-")
                     continue
                 text = _mean_std([r[column] for r in group], digits, len(group) > 1)
-                line.append(text + (f" ({len(group)} seeds)" if len(group) < seeds else ""))
+                if len(group) < seeds:
+                    text += f" ({len(group)} seed{'s' if len(group) > 1 else ''})"
+                line.append(text)
         table.append(line)
     return Table(header, table)
 
