@@ -146,6 +146,8 @@ class Trunk(torch.nn.Module):
         self.stem = net._conv_stem if split == "pixels" else None
         self.blocks = torch.nn.ModuleList(net._blocks[0 if split == "pixels" else split :])
         self.head = net._conv_head
+        for parameter in self.parameters():  # folding leaves the new biases frozen
+            parameter.requires_grad_(True)
 
     def forward(self, x):
         if self.stem is not None:

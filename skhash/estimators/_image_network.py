@@ -105,7 +105,9 @@ class ImageInputMixin:
                 f"{type(self.extractor).__name__}."
             )
         check_n_bits(self.n_bits)
-        extractor = clone(self.extractor).fit(X)
+        extractor = clone(self.extractor)
+        extractor._validate_params()  # the hasher's fit skips nested validation
+        extractor.fit(X)
         inputs = frozen_outputs(extractor, X)
         if len(inputs) < min_samples:
             raise ValueError(
