@@ -1,0 +1,212 @@
+"""Cost of fine-tuning the top of the image network: cache, epochs, memory, a bare torch loop.
+
+Usage::
+
+    python benchmarks/bench_end_to_end.py [--n-photos 5000] [--n-all 300] [--epochs 2]
+        [--dstdh] [--out benchmarks/bench_end_to_end_results.json]
+
+On the first ``--n-photos`` MIRFlickr-25K photos at 128 px, each measurement
+in a child process of its own (its peak resident memory is the child's
+``ru_maxrss``), one after the other in one run, so the ratios compare
+contenders on the same machine state:
+
+- ``cache k``: the one-off cost of the frozen part's outputs (a fresh cache
+  folder; ``k=0`` is the features themselves) and the cache's disk use;
+- ``epoch k``: seconds an epoch of ``GreedyHashHasher(n_bits=32,
+  extractor=ImageFeatureExtractor(image_size=128, trainable_blocks=k))`` with
+  the cache present (wall and CPU time from a callback around each epoch);
+  ``"all"`` trains every layer, on ``--n-all`` photos only (it does not fit
+  on 2 cores otherwise), per photo figures scale it;
+- ``bare``: the same epochs as a plain torch loop (the same trunk, hash layer,
+  loss, SGD, batch size and cached activations, no skorch): the overhead of
+  skhash's plumbing is the ratio of ``epoch 1`` to it;
+- ``dstdh`` (``--dstdh``): ``DSTDHHasher(n_bits=32, extractor=...(k=1))``
+  fitted with its defaults, the whole fit, cache present.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe, machine_info  # noqa: E402
+from cache_features import DEFAULT_DATA_HOME  # noqa: E402
+
+SIZE = 128
+
+
+def _paths(n):
+    from skhash.datasets import load_mirflickr25k
+
+    return load_mirflickr25k(Path(DEFAULT_DATA_HOME) / "mirflickr25k").paths[:n]
+
+
+def _extractor(k, cache_dir):
+    from skhash.features import ImageFeatureExtractor
+
+    return ImageFeatureExtractor(
+        image_size=SIZE, trainable_blocks=k, cache_dir=cache_dir, device="cpu"
+    )
+
+
+def _disk(folder):
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+
+
+class _Clock:
+    """skorch callback: wall and CPU seconds of each epoch in the history."""
+
+    def __new__(cls):
+        from skorch.callbacks import Callback
+
+        class Clock(Callback):
+            def on_epoch_begin(self, net, **kwargs):
+                self.start_ = (time.perf_counter(), time.process_time())
+
+            def on_epoch_end(self, net, **kwargs):
+                wall, cpu = time.perf_counter(), time.process_time()
+                net.history.record("wall", wall - self.start_[0])
+                net.history.record("cpu", cpu - self.start_[1])
+
+        return Clock()
+
+
+def _k(value):
+    return value if value == "all" else int(value)
+
+
+def run_one(name, k, n, epochs, cache_dir):
+    """One measurement (in the child process); returns its dict."""
+    from skhash._finetune import frozen_outputs
+
+    paths = _paths(n)
+    extractor = _extractor(k, cache_dir)
+    out = {"name": name, "trainable_blocks": k, "n_photos": n}
+    wall, cpu = time.perf_counter(), time.process_time()
+    if name == "cache":
+        inputs = frozen_outputs(extractor.fit(paths), paths)
+        out.update(shape=list(inputs.shape), dtype=str(inputs.dtype))
+    elif name == "epoch":
+        from skhash import GreedyHashHasher
+
+        hasher = GreedyHashHasher(
+            n_bits=32, max_epochs=epochs, extractor=extractor, random_state=0, callbacks=[_Clock()]
+        ).fit(paths)
+        out.update(
+            epoch_wall=hasher.net_.history[:, "wall"], epoch_cpu=hasher.net_.history[:, "cpu"]
+        )
+    elif name == "bare":
+        out.update(_bare_loop(extractor.fit(paths), paths, epochs))
+    elif name == "dstdh":
+        from skhash import DSTDHHasher
+        from skhash.datasets import load_mirflickr25k
+
+        tags = load_mirflickr25k(Path(DEFAULT_DATA_HOME) / "mirflickr25k").tags[:n]
+        hasher = DSTDHHasher(n_bits=32, extractor=extractor, random_state=0).fit(paths, tags=tags)
+        out.update(max_epochs=hasher.max_epochs, n_rounds=hasher.n_rounds)
+    out.update(
+        wall=time.perf_counter() - wall,
+        cpu=time.process_time() - cpu,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+    return out
+
+
+def _bare_loop(extractor, paths, epochs):
+    """GreedyHash's epochs as a plain torch loop over the cached activations."""
+    import torch
+
+    from skhash._finetune import Trunk, frozen_outputs, split_point
+    from skhash.estimators._deep_baselines_modules import FeatureMLP, GreedyHashLoss
+
+    A = torch.as_tensor(frozen_outputs(extractor, paths))
+    trunk = Trunk(extractor.model, SIZE, split_point(extractor.trainable_blocks))
+    with torch.no_grad():
+        F = torch.cat([trunk(chunk) for chunk in A.split(256)])
+    mean = F.mean(dim=0)
+    F = F - mean
+    torch.manual_seed(0)
+    head = FeatureMLP(F.shape[1], 32)
+    loss_fn = GreedyHashLoss()
+    params = [*trunk.parameters(), *head.parameters()]
+    opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    walls, cpus = [], []
+    for _ in range(epochs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        order = torch.randperm(len(A))
+        for start in range(0, len(A), 32):
+            idx = order[start : start + 32]
+            if len(idx) < 2:
+                continue
+            opt.zero_grad()
+            h = head(trunk(A[idx]) - mean)
+            loss = loss_fn(h, F[idx])
+            loss = loss[0] if isinstance(loss, tuple) else loss
+            loss.backward()
+            opt.step()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return {"epoch_wall": walls, "epoch_cpu": cpus}
+
+
+def _child(args, name, k, n, cache_dir):
+    cmd = [sys.executable, __file__, "--child", name, str(k), str(n), str(args.epochs), cache_dir]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode:
+        sys.stderr.write(result.stderr[-3000:])
+        raise RuntimeError(f"{name} k={k} failed")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-photos", type=int, default=5000)
+    parser.add_argument("--n-all", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--dstdh", action="store_true")
+    parser.add_argument(
+        "--out", default=str(Path(__file__).with_name("bench_end_to_end_results.json"))
+    )
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        name, k, n, epochs, cache_dir = args.child
+        print(json.dumps(run_one(name, _k(k), int(n), int(epochs), cache_dir)))
+        return
+    info = machine_info()
+    print(describe(info), flush=True)
+    results = {"machine": info, "image_size": SIZE, "epochs": args.epochs, "runs": []}
+    runs = results["runs"]
+    with tempfile.TemporaryDirectory() as root:
+        for k in (0, 1, 2, "all"):
+            n = args.n_all if k == "all" else args.n_photos
+            cache_dir = os.path.join(root, f"k{k}")
+            run = _child(args, "cache", k, n, cache_dir)
+            run["disk_mb"] = _disk(cache_dir) / 2**20
+            runs.append(run)
+            runs.append(_child(args, "epoch", k, n, cache_dir))
+            if k == 1:
+                runs.append(_child(args, "bare", k, n, cache_dir))
+                if args.dstdh:
+                    runs.append(_child(args, "dstdh", k, n, cache_dir))
+    epoch = {(r["name"], r["trainable_blocks"]): r for r in runs}
+    # the first epoch warms the allocator and the kernels up: the later ones are compared
+    skhash_epoch = np.mean(epoch["epoch", 1]["epoch_wall"][1:] or epoch["epoch", 1]["epoch_wall"])
+    bare_epoch = np.mean(epoch["bare", 1]["epoch_wall"][1:] or epoch["bare", 1]["epoch_wall"])
+    results["ratio_epoch_k1_to_bare"] = float(skhash_epoch / bare_epoch)
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    print(f"k=1 epoch / bare loop epoch: {results['ratio_epoch_k1_to_bare']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
