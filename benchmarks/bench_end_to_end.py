@@ -174,6 +174,7 @@ def main(argv=None):
     parser.add_argument("--n-all", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--dstdh", action="store_true")
+    parser.add_argument("--ks", nargs="+", type=_k, default=[0, 1, 2, "all"])
     parser.add_argument(
         "--out", default=str(Path(__file__).with_name("bench_end_to_end_results.json"))
     )
@@ -188,7 +189,7 @@ def main(argv=None):
     results = {"machine": info, "image_size": SIZE, "epochs": args.epochs, "runs": []}
     runs = results["runs"]
     with tempfile.TemporaryDirectory() as root:
-        for k in (0, 1, 2, "all"):
+        for k in args.ks:
             n = args.n_all if k == "all" else args.n_photos
             cache_dir = os.path.join(root, f"k{k}")
             run = _child(args, "cache", k, n, cache_dir)
@@ -199,13 +200,69 @@ def main(argv=None):
                 runs.append(_child(args, "bare", k, n, cache_dir))
                 if args.dstdh:
                     runs.append(_child(args, "dstdh", k, n, cache_dir))
-    epoch = {(r["name"], r["trainable_blocks"]): r for r in runs}
-    # the first epoch warms the allocator and the kernels up: the later ones are compared
-    skhash_epoch = np.mean(epoch["epoch", 1]["epoch_wall"][1:] or epoch["epoch", 1]["epoch_wall"])
-    bare_epoch = np.mean(epoch["bare", 1]["epoch_wall"][1:] or epoch["bare", 1]["epoch_wall"])
-    results["ratio_epoch_k1_to_bare"] = float(skhash_epoch / bare_epoch)
+    results.update(_table(runs, info, argv))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
-    print(f"k=1 epoch / bare loop epoch: {results['ratio_epoch_k1_to_bare']:.3f}")
+    for row in results["rows"]:
+        print(" | ".join(row))
+
+
+_WHAT = {
+    "cache": "frozen outputs, once",
+    "epoch": "GreedyHash epoch (skhash)",
+    "bare": "the same epoch, bare torch loop",
+    "dstdh": "DSTDH fit, defaults",
+}
+
+
+def _later(values):
+    """Mean of the epochs after the first (which warms allocator and kernels up), if any."""
+    return float(np.mean(values[1:] or values))
+
+
+def _table(runs, info, argv):
+    """The table (strings) and its provenance, in the results pages' format."""
+    rows = []
+    by = {(r["name"], r["trainable_blocks"]): r for r in runs}
+    for r in runs:
+        n, k = r["n_photos"], r["trainable_blocks"]
+        what = _WHAT[r["name"]]
+        if r["name"] in ("epoch", "bare"):
+            wall, cpu = _later(r["epoch_wall"]), _later(r["epoch_cpu"])
+        else:
+            wall, cpu = r["wall"], r["cpu"]
+        ratio = ""
+        if r["name"] == "epoch" and k == 1 and ("bare", 1) in by:
+            ratio = f"{wall / _later(by['bare', 1]['epoch_wall']):.2f} x bare"
+        rows.append([
+            what, str(k), str(n), f"{wall:.1f} ({cpu:.1f})", f"{1000 * wall / n:.1f}",
+            f"{r['peak_rss_mb']:.0f}", f"{r['disk_mb']:.1f}" if "disk_mb" in r else "", ratio,
+        ])  # fmt: skip
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {
+        "provenance": {
+            "command": " ".join(["python benchmarks/bench_end_to_end.py", *(argv or sys.argv[1:])]),
+            "commit": commit,
+            "machine": describe(info),
+            "source": "written by the command (--out)",
+        },
+        "columns": [
+            "measurement",
+            "trainable_blocks",
+            "photos",
+            "wall s (CPU s)",
+            "wall s per 1,000 photos",
+            "peak RSS MB",
+            "disk MB",
+            "ratio",
+        ],  # fmt: skip
+        "digits": None,
+        "rows": rows,
+    }
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ only). Subsets, so that a fine-tuned fit runs in minutes on 2 cores:
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -173,6 +174,99 @@ def run(setting, method, k, epochs):
     }
 
 
+def _provenance(results, command):
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {
+        "command": command,
+        "commit": commit,
+        "machine": describe(results["machine"]),
+        "source": "tables made by --tables from the runs in benchmarks/end_to_end_validation.json",
+    }
+
+
+def _best(run):
+    """Best validation mAP of a run's curve (its final mAP without a curve), and when."""
+    points = run["curve"] or [(run["epochs"], run["map"], run["fit_wall"])]
+    epoch, score, seconds = max(points, key=lambda p: p[1])
+    return score, epoch, seconds
+
+
+def tables(results, command):
+    """The validation table and the claims table, in the results pages' format."""
+    runs = {(r["dataset"], r["method"], r["trainable_blocks"]): r for r in results["runs"]}
+    datasets = list(dict.fromkeys(r["dataset"] for r in results["runs"]))
+    rows = []
+    for dataset in datasets:
+        for method in HASHERS:
+            frozen, tuned = runs.get((dataset, method, 0)), runs.get((dataset, method, 1))
+            if frozen is None or tuned is None:
+                continue
+            gain = tuned["map"] - frozen["map"]
+            verdict = "k=1 wins" if gain > 0.01 else ("frozen wins" if gain < -0.01 else "tie")
+            rows.append([
+                dataset, method, f"{frozen['map']:.4f}", f"{tuned['map']:.4f}", f"{gain:+.4f}",
+                f"{frozen['fit_wall']:.0f} ({frozen['fit_cpu']:.0f})",
+                f"{tuned['fit_wall']:.0f} ({tuned['fit_cpu']:.0f})", verdict,
+            ])  # fmt: skip
+    validation = {
+        "provenance": _provenance(results, command),
+        "columns": [
+            "dataset",
+            "hasher",
+            "mAP frozen",
+            "mAP k=1",
+            "k=1 - frozen",
+            "fit s frozen (CPU s)",
+            "fit s k=1 (CPU s)",
+            "verdict (|diff| > 0.01)",
+        ],  # fmt: skip
+        "digits": None,
+        "rows": rows,
+    }
+    claims = []
+    for dataset in datasets:
+        wsih = runs.get((dataset, "WSIH", 0))
+        if wsih is not None:
+            target, wsih_s = _best(wsih)[0], wsih["fit_wall"]  # stage 1 and stage 2
+            for method in ("SSDH", "GreedyHash", "BiHalf"):
+                tuned = runs.get((dataset, method, 1))
+                if tuned is None:
+                    continue
+                best, _, _ = _best(tuned)
+                reached = [t for _, m, t in tuned["curve"] if m >= target]
+                claims.append([
+                    dataset, f"WSIH (frozen) vs {method} (k=1)", f"{target:.4f} vs {best:.4f}",
+                    f"{wsih_s:.0f} s", f"{reached[0]:.0f} s" if reached else "never",
+                    "WSIH" if target > best else method,
+                ])  # fmt: skip
+        frozen, tuned = runs.get((dataset, "DSTDH", 0)), runs.get((dataset, "DSTDH", 1))
+        if frozen and tuned:
+            claims.append([
+                dataset, "DSTDH k=1 vs frozen", f"{tuned['map']:.4f} vs {frozen['map']:.4f}",
+                f"{tuned['fit_wall']:.0f} s", f"{frozen['fit_wall']:.0f} s",
+                "end to end" if tuned["map"] > frozen["map"] + 0.01 else "no gain",
+            ])  # fmt: skip
+    claims_table = {
+        "provenance": _provenance(results, command),
+        "columns": [
+            "dataset",
+            "claim",
+            "best validation mAP (first vs second)",
+            "s of the first (WSIH: its whole fit, stage 1 included; DSTDH: the k=1 fit)",
+            "training s of the second to reach the first's best (DSTDH: the frozen fit)",
+            "better",
+        ],  # fmt: skip
+        "digits": None,
+        "rows": claims,
+    }
+    return validation, claims_table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=SETTINGS, default=list(SETTINGS))
@@ -183,9 +277,18 @@ def main(argv=None):
     parser.add_argument(
         "--out", default=str(Path(__file__).with_name("end_to_end_validation.json"))
     )
+    parser.add_argument("--tables", action="store_true", help="only write the tables")
     args = parser.parse_args(argv)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"runs": []}
+    if args.tables:
+        command = " ".join(["python benchmarks/end_to_end_validation.py", *sys.argv[1:]])
+        for name, table in zip(("validation", "claims"), tables(results, command), strict=True):
+            path = out.with_name(f"end_to_end_{name}_results.json")
+            path.write_text(json.dumps(table, indent=1) + "\n")
+            for row in table["rows"]:
+                print(" | ".join(row))
+        return
     results["machine"] = machine_info()
     print(describe(results["machine"]), flush=True)
     for dataset in args.datasets:

@@ -291,23 +291,13 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     Notes
     -----
-    Fine-tuning (``trainable_blocks`` above 0, in a deep hasher): the
-    images are decoded, resized and centre-cropped as above, then the frozen
-    layers run once (torch, inference mode) and their outputs are cached
-    with :class:`joblib.Memory` in chunks of 2,000 images, keyed like
-    :func:`cached_features`: the image paths made absolute with links
-    resolved (or the bytes of ``uint8`` arrays), the network and its
-    weights' version, `image_size`, the preprocessing and the split point
-    (``trainable_blocks``). ``"all"`` caches the preprocessed ``uint8``
-    pixels. ``0`` caches the features themselves (for paths, in
-    :func:`cached_features`'s own cache). The cached outputs are those of
-    the centre crop: there is no random-crop or flip augmentation, since
-    cached activations cannot hold it.
-
-    Batch normalisation is folded into the convolutions, as in inference:
-    its ImageNet statistics stay frozen (evaluation mode), which small
-    batches need, and the folded weights and biases of the trainable
-    layers train. Stochastic depth (drop connect) is off.
+    Fine-tuning (``trainable_blocks`` above 0, in a deep hasher): the frozen
+    layers' outputs on the centre crops are computed once and cached on disk
+    (:mod:`skhash._finetune`), keyed like :func:`cached_features` plus the
+    split point; so there is no random-crop augmentation. Batch norm stays
+    folded into the convolutions (frozen ImageNet statistics, as in
+    evaluation mode); the folded weights and biases train; no stochastic
+    depth. See the user guide's end-to-end page.
 
     Inference runs under :func:`torch.inference_mode` with torch's number of
     threads, or in ONNX Runtime on as many threads of its own (torch's

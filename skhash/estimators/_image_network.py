@@ -14,6 +14,7 @@ itself: the features, cached, and the hash network alone.
 """
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,17 +86,20 @@ class ImageInputMixin:
 
     _activations = None
     _trunk = None
+    # set by the hasher's __init__ (declared for the type checker)
+    extractor: Any
+    n_bits: int
 
     def _fine_tuned(self):
         """Whether the fitted network starts with trainable blocks of the image network."""
         extractor = getattr(self, "extractor_", None)
         return extractor is not None and extractor.trainable_blocks != 0
 
-    def _validate_fit_input(self, X, min_samples=2):
+    def _validate_fit_input(self, X, min_samples=2) -> np.ndarray:
         self._activations = self._trunk = None
         if getattr(self, "extractor", None) is None:
             self.extractor_ = None
-            return super()._validate_fit_input(X, min_samples)
+            return super()._validate_fit_input(X, min_samples)  # type: ignore[misc]
         from .._finetune import Trunk, frozen_outputs, split_point
         from ..features import ImageFeatureExtractor
 

@@ -460,6 +460,8 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Image features. NaN and infinite values are rejected.
+            With an ``extractor``: the images (file paths, or a ``uint8``
+            array of shape (n_samples, height, width, 3)).
         y : None
             Ignored (labels are never used for training).
         tags : {array-like, sparse matrix} of shape (n_samples, n_tags), default=None

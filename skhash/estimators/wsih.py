@@ -521,6 +521,8 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Unlabelled target features. NaN and infinite values are rejected.
+            With an ``extractor``: the images (file paths, or a ``uint8``
+            array of shape (n_samples, height, width, 3)).
         y : None
             Ignored; the only labels are the web set's.
 
