@@ -82,6 +82,22 @@ class ImageInputMixin:
     with ``_make_net`` (which wraps it in a :class:`TrunkModule` while
     blocks train) and projects frozen outputs in ``_project`` when
     :meth:`_fine_tuned`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from skhash import SSDHHasher
+    >>> from skhash.features import ImageFeatureExtractor
+    >>> images = np.random.default_rng(0).integers(0, 256, (16, 40, 50, 3), dtype=np.uint8)
+    >>> extractor = ImageFeatureExtractor(
+    ...     image_size=64, trainable_blocks=1, cache_dir=tempfile.mkdtemp(), device="cpu"
+    ... )
+    >>> hasher = SSDHHasher(n_bits=8, max_epochs=1, extractor=extractor, random_state=0)
+    >>> hasher.fit(images).transform(images[:3]).shape
+    (3, 1)
+    >>> len(hasher.net_.module_.trunk.blocks)  # block 16 (and the head) trained
+    1
     """
 
     _activations = None
