@@ -104,6 +104,8 @@ def run_one(name, k, n, epochs, cache_dir):
         )
     elif name == "bare":
         out.update(_bare_loop(extractor.fit(paths), paths, epochs))
+    elif name == "pairs":
+        out.update(_pairs(extractor, paths, epochs))
     elif name == "dstdh":
         from skhash import DSTDHHasher
         from skhash.datasets import load_mirflickr25k
@@ -119,8 +121,8 @@ def run_one(name, k, n, epochs, cache_dir):
     return out
 
 
-def _bare_loop(extractor, paths, epochs):
-    """GreedyHash's epochs as a plain torch loop over the cached activations."""
+def _bare_setup(extractor, paths):
+    """The cached activations, the pretrained centred features, a trunk, head, loss, SGD."""
     import torch
 
     from skhash._finetune import Trunk, frozen_outputs, split_point
@@ -131,33 +133,62 @@ def _bare_loop(extractor, paths, epochs):
     with torch.no_grad():
         F = torch.cat([trunk(chunk) for chunk in A.split(256)])
     mean = F.mean(dim=0)
-    F = F - mean
     torch.manual_seed(0)
     head = FeatureMLP(F.shape[1], 32)
-    loss_fn = GreedyHashLoss()
     params = [*trunk.parameters(), *head.parameters()]
     opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=5e-4)
-    walls, cpus = [], []
+    return A, F - mean, mean, trunk, head, GreedyHashLoss(), opt
+
+
+def _bare_epoch(A, F, mean, trunk, head, loss_fn, opt):
+    """One GreedyHash epoch as a plain torch loop; returns (wall, CPU) seconds."""
+    import torch
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    order = torch.randperm(len(A))
+    for start in range(0, len(A), 32):
+        idx = order[start : start + 32]
+        if len(idx) < 2:
+            continue
+        opt.zero_grad()
+        loss = loss_fn(head(trunk(A[idx]) - mean), F[idx])
+        loss = loss[0] if isinstance(loss, tuple) else loss
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _bare_loop(extractor, paths, epochs):
+    """GreedyHash's epochs as a plain torch loop over the cached activations."""
+    setup = _bare_setup(extractor, paths)
+    walls, cpus = zip(*[_bare_epoch(*setup) for _ in range(epochs)], strict=True)
+    return {"epoch_wall": list(walls), "epoch_cpu": list(cpus)}
+
+
+def _pairs(extractor, paths, epochs):
+    """skhash's epochs (``net_.partial_fit``) and the bare loop's, alternating, one process."""
+    from skhash import GreedyHashHasher
+    from skhash.estimators._torch import ArrayDataset
+
+    hasher = GreedyHashHasher(n_bits=32, max_epochs=1, extractor=extractor, random_state=0)
+    hasher.set_params(callbacks=[_Clock()]).fit(paths)
+    setup = _bare_setup(hasher.extractor_, paths)
+    A, F = setup[0], setup[1]
+    dataset = ArrayDataset(A, F, device=hasher.device_)  # what the hasher's fit trained on
+    out = {"skhash_wall": [], "skhash_cpu": [], "bare_wall": [], "bare_cpu": []}
     for _ in range(epochs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        order = torch.randperm(len(A))
-        for start in range(0, len(A), 32):
-            idx = order[start : start + 32]
-            if len(idx) < 2:
-                continue
-            opt.zero_grad()
-            h = head(trunk(A[idx]) - mean)
-            loss = loss_fn(h, F[idx])
-            loss = loss[0] if isinstance(loss, tuple) else loss
-            loss.backward()
-            opt.step()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return {"epoch_wall": walls, "epoch_cpu": cpus}
+        hasher.net_.partial_fit(dataset)
+        out["skhash_wall"].append(hasher.net_.history[-1, "wall"])
+        out["skhash_cpu"].append(hasher.net_.history[-1, "cpu"])
+        wall, cpu = _bare_epoch(*setup)
+        out["bare_wall"].append(wall)
+        out["bare_cpu"].append(cpu)
+    return out
 
 
-def _child(args, name, k, n, cache_dir):
-    cmd = [sys.executable, __file__, "--child", name, str(k), str(n), str(args.epochs), cache_dir]
+def _child(args, name, k, n, cache_dir, epochs=None):
+    epochs = args.epochs if epochs is None else epochs
+    cmd = [sys.executable, __file__, "--child", name, str(k), str(n), str(epochs), cache_dir]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode:
         sys.stderr.write(result.stderr[-3000:])
@@ -174,8 +205,11 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--dstdh", action="store_true")
     parser.add_argument("--ks", nargs="+", type=_k, default=[0, 1, 2, "all"])
-    parser.add_argument("--repeats", type=int, default=1, help="k=1 epoch/bare pairs")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="epoch runs (k=1: with the bare loop)"
+    )
     parser.add_argument("--append", action="store_true", help="add to the runs of --out")
+    parser.add_argument("--pairs", type=int, default=0, help="alternating k=1 epochs, 1 process")
     parser.add_argument(
         "--out", default=str(Path(__file__).with_name("bench_end_to_end_results.json"))
     )
@@ -198,12 +232,12 @@ def main(argv=None):
             run = _child(args, "cache", k, n, cache_dir)
             run["disk_mb"] = _disk(cache_dir) / 2**20
             runs.append(run)
-            runs.append(_child(args, "epoch", k, n, cache_dir))
-            if k == 1:
-                runs.append(_child(args, "bare", k, n, cache_dir))
-                for _ in range(args.repeats - 1):  # alternating, against the machine's drift
-                    runs.append(_child(args, "epoch", k, n, cache_dir))
+            for _ in range(args.repeats if k == 1 else min(args.repeats, 1)):
+                runs.append(_child(args, "epoch", k, n, cache_dir))
+                if k == 1:  # alternating with skhash's, against the machine's drift
                     runs.append(_child(args, "bare", k, n, cache_dir))
+                if args.pairs:
+                    runs.append(_child(args, "pairs", k, n, cache_dir, epochs=args.pairs))
                 if args.dstdh:
                     runs.append(_child(args, "dstdh", k, n, cache_dir))
     results.update(_table(runs, info, argv))
@@ -220,6 +254,25 @@ _WHAT = {
 }
 
 
+def _pairs_row(run, k, n):
+    """Alternating epochs: skhash's median epoch, and the median ratio to the bare loop's."""
+    import statistics
+
+    wall = statistics.median(run["skhash_wall"])
+    cpu = statistics.median(run["skhash_cpu"])
+    pairs = zip(
+        run["skhash_wall"], run["bare_wall"], run["skhash_cpu"], run["bare_cpu"], strict=True
+    )
+    ratios = [(sw / bw, sc / bc) for sw, bw, sc, bc in pairs]
+    ratio_wall = statistics.median(r[0] for r in ratios)
+    ratio_cpu = statistics.median(r[1] for r in ratios)
+    return [
+        f"GreedyHash epoch (skhash), alternating with the bare loop, median of {len(ratios)}",
+        str(k), str(n), f"{wall:.1f} ({cpu:.1f})", f"{1000 * wall / n:.1f}",
+        f"{run['peak_rss_mb']:.0f}", "", f"{ratio_wall:.2f} x bare ({ratio_cpu:.2f} CPU)",
+    ]  # fmt: skip
+
+
 def _table(runs, info, argv):
     """The table (strings) and its provenance, in the results pages' format.
 
@@ -231,6 +284,9 @@ def _table(runs, info, argv):
         groups.setdefault((r["name"], r["trainable_blocks"], r["n_photos"]), []).append(r)
     rows = []
     for (name, k, n), group in groups.items():
+        if name == "pairs":
+            rows += [_pairs_row(r, k, n) for r in group]
+            continue
         if name in ("epoch", "bare"):
             wall = min(min(r["epoch_wall"]) for r in group)
             cpu = min(min(r["epoch_cpu"]) for r in group)
