@@ -236,10 +236,10 @@ def main(argv=None):
                 runs.append(_child(args, "epoch", k, n, cache_dir))
                 if k == 1:  # alternating with skhash's, against the machine's drift
                     runs.append(_child(args, "bare", k, n, cache_dir))
-                if args.pairs:
-                    runs.append(_child(args, "pairs", k, n, cache_dir, epochs=args.pairs))
-                if args.dstdh:
-                    runs.append(_child(args, "dstdh", k, n, cache_dir))
+            if k == 1 and args.pairs:
+                runs.append(_child(args, "pairs", k, n, cache_dir, epochs=args.pairs))
+            if k == 1 and args.dstdh:
+                runs.append(_child(args, "dstdh", k, n, cache_dir))
     results.update(_table(runs, info, argv))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     for row in results["rows"]:
