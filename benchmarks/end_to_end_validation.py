@@ -267,6 +267,10 @@ def tables(results, command):
     return validation, claims_table
 
 
+def _command():
+    return " ".join(["python benchmarks/end_to_end_validation.py", *sys.argv[1:]])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=SETTINGS, default=list(SETTINGS))
@@ -281,8 +285,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"runs": []}
-    if args.tables:
-        command = " ".join(["python benchmarks/end_to_end_validation.py", *sys.argv[1:]])
+    if args.tables:  # the runs' commands (recorded in the file), then this one
+        command = "; ".join([*results.get("commands", []), _command()])
         for name, table in zip(("validation", "claims"), tables(results, command), strict=True):
             path = out.with_name(f"end_to_end_{name}_results.json")
             path.write_text(json.dumps(table, indent=1) + "\n")
@@ -290,6 +294,7 @@ def main(argv=None):
                 print(" | ".join(row))
         return
     results["machine"] = machine_info()
+    results["commands"] = [*results.get("commands", []), _command()]
     print(describe(results["machine"]), flush=True)
     for dataset in args.datasets:
         setting = SETTINGS[dataset](args.data_home)
