@@ -292,10 +292,8 @@ def _table(runs, info, argv):
             cpu = min(min(r["epoch_cpu"]) for r in group)
         else:
             wall, cpu = min(r["wall"] for r in group), min(r["cpu"] for r in group)
+        # separate runs minutes apart saw different loads: the ratio is the alternating row's
         ratio = ""
-        if name == "epoch" and ("bare", k, n) in groups:
-            bare = min(min(r["epoch_wall"]) for r in groups["bare", k, n])
-            ratio = f"{wall / bare:.2f} x bare"
         disk = [r["disk_mb"] for r in group if "disk_mb" in r]
         rows.append([
             _WHAT[name] + (f", best of {len(group)}" if len(group) > 1 else ""), str(k), str(n),
