@@ -223,7 +223,7 @@ def tables(results, command):
             "k=1 - frozen",
             "fit s frozen (CPU s)",
             "fit s k=1 (CPU s)",
-            "verdict (|diff| > 0.01)",
+            "verdict (ties within 0.01)",
         ],  # fmt: skip
         "digits": None,
         "rows": rows,

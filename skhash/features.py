@@ -293,7 +293,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     -----
     Fine-tuning (``trainable_blocks`` above 0, in a deep hasher): the frozen
     layers' outputs on the centre crops are computed once and cached on disk
-    (:mod:`skhash._finetune`), keyed like :func:`cached_features` plus the
+    (``skhash._finetune``), keyed like :func:`cached_features` plus the
     split point; so there is no random-crop augmentation. Batch norm stays
     folded into the convolutions (frozen ImageNet statistics, as in
     evaluation mode); the folded weights and biases train; no stochastic
