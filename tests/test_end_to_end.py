@@ -234,3 +234,15 @@ def test_cuda_trains_every_layer(cls, photos, cache_dir):
     restored = pickle.loads(pickle.dumps(hasher))
     np.testing.assert_array_equal(restored.transform(paths), codes)
     assert len(np.unique(codes, axis=0)) > 10
+
+
+def test_fine_tuned_fit_leaves_global_random_state_alone(photos, cache_dir):
+    paths = photos[0][:40]
+    torch_state = torch.random.get_rng_state()
+    numpy_state = np.random.get_state()  # noqa: NPY002 - the legacy global state is the point
+    hasher = SSDHHasher(n_bits=8, max_epochs=1, random_state=0, extractor=_extractor(cache_dir))
+    first = hasher.fit(paths).transform(paths)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    after = np.random.get_state()  # noqa: NPY002
+    assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state, strict=True))
+    np.testing.assert_array_equal(clone(hasher).fit(paths).transform(paths), first)  # seeded
