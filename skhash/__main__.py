@@ -323,15 +323,16 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
         ),
         epilog="examples:\n  python -m skhash compare --mirflickr-home ~/data/mirflickr "
         "--cifar10-home ~/data/cifar-10\n"
-        "  python -m skhash compare --settings supervised --mirflickr-home ~/data/mirflickr "
-        "--cifar10-home ~/data/cifar-10 --results compare_supervised_results.json",
+        "  python -m skhash compare --settings supervised --mirflickr-home ~/data/mirflickr \\\n"
+        "      --cifar10-home ~/data/cifar-10 --results compare_supervised_results.json",
     )
     parser.add_argument(
         "--settings",
         nargs="+",
         choices=compare.SETTINGS,
         default=["social", "webly"],
-        help="settings to fill (default: social webly)",
+        metavar="NAME",
+        help=f"settings to fill ({', '.join(compare.SETTINGS)}; default: social webly)",
     )
     datasets = sorted({d for entries in compare.SETTINGS.values() for d, _ in entries})
     parser.add_argument(
