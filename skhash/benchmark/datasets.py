@@ -233,13 +233,13 @@ def load_cifar10_benchmark(
 CIFAR10_PROTOCOLS = ("cifar10", "cifar10-1", "cifar10-2")
 
 
-def _draw_per_class(rng, candidates, target, n_classes, n):
+def _draw_per_class(rng, candidates, target, n_classes, n, name):
     """``n`` random indices of each class among ``candidates``, sorted."""
     drawn = []
     for k in range(n_classes):
         pool = candidates[target[candidates] == k]
         if len(pool) < n:
-            raise ValueError(f"class {k} has {len(pool)} candidate images, fewer than {n}.")
+            raise ValueError(f"{name}={n} exceeds the {len(pool)} candidate images of class {k}.")
         drawn.append(rng.choice(pool, size=n, replace=False))
     return np.sort(np.concatenate(drawn))
 
@@ -309,9 +309,13 @@ def cifar10_protocol_split(
         return everything[:n_test], everything[n_test:], everything[n_test:]
     n_classes = int(target.max()) + 1
     rng = np.random.RandomState(random_state)
-    query = _draw_per_class(rng, everything, target, n_classes, n_query_per_class)
+    query = _draw_per_class(
+        rng, everything, target, n_classes, n_query_per_class, "n_query_per_class"
+    )
     rest = np.setdiff1d(everything, query)
-    train = _draw_per_class(rng, rest[rest >= n_test], target, n_classes, n_train_per_class)
+    train = _draw_per_class(
+        rng, rest[rest >= n_test], target, n_classes, n_train_per_class, "n_train_per_class"
+    )
     database = rest if protocol == "cifar10-1" else np.setdiff1d(rest, train)
     return query, train, database
 
