@@ -130,6 +130,64 @@ def test_claim_verdicts_follow_the_results():
     assert fit[0] == pytest.approx(rival - wsih, abs=1e-12)
 
 
+# -- python -m skhash compare --settings supervised -------------------------------------
+SUPERVISED_DATASETS = ["cifar10:cifar10", "cifar10:cifar10-1", "cifar10:cifar10-2", "mirflickr25k"]
+LABEL_ROWS = {"SDH", "DPSH", "HashNet", "DSH", "CSQ", "OrthoHash", "CCA-ITQ (labels)"}
+
+
+def _supervised_rows(dataset=None):
+    rows = _json("compare_supervised_results.json")["results"].values()
+    return [r for r in rows if dataset is None or r["dataset"] == dataset]
+
+
+@pytest.mark.parametrize("dataset", SUPERVISED_DATASETS)
+def test_supervised_tables_equal_their_results_file(dataset):
+    rows = _supervised_rows(dataset)
+    table = results.supervised_table(dataset)
+    assert [line[0] for line in table.rows] == [
+        m for m in results.supervised_setting()[0] if m in {r["method"] for r in rows}
+    ]
+    bits = sorted({r["n_bits"] for r in rows})
+    for line in table.rows:
+        kinds = {"ITQ": "features", "DSTDH": "features + tags", "WSIH": "web set"}
+        assert line[1] == kinds.get(line[0], "features + labels"), line[0]
+        cells = iter(line[2:])
+        for column, digits in (("mAP", 4), ("mAP@1000", 4), ("fit_s", 1)):
+            for n_bits in bits:
+                group = [r for r in rows if (r["method"], r["n_bits"]) == (line[0], n_bits)]
+                fitted = [r[column] for r in group if not r.get("skipped")]
+                expected = _mean_std_text(fitted, digits) if fitted else "n/a"
+                assert next(cells) == expected, (line[0], column, n_bits)
+
+
+def test_supervised_gaps_follow_the_results():
+    rows = [r for r in _supervised_rows() if not r.get("skipped")]
+    gaps = results.supervised_gaps()
+    table = results.supervised_gaps_table()
+    assert len(table.rows) == len(gaps) > 0
+    for entry, line in zip(gaps, table.rows, strict=True):
+
+        def mean(method, entry=entry):
+            values = [
+                r["mAP"]
+                for r in rows
+                if (r["dataset"], r["n_bits"], r["method"])
+                == (entry["dataset"], entry["n_bits"], method)
+            ]
+            return sum(values) / len(values) if values else None
+
+        means = {m: mean(m) for m in LABEL_ROWS if mean(m) is not None}
+        leader = max(means, key=means.get)
+        assert entry["leader"] == leader
+        assert line[3] == f"{leader} ({means[leader]:.4f})"
+        itq = mean("ITQ")
+        for weak, column in (("DSTDH", 5), ("WSIH", 8)):
+            ours = mean(weak)
+            assert line[column] == f"{ours:.4f}"
+            assert line[column + 1] == f"{means[leader] - ours:.4f}"
+            assert line[column + 2] == f"{100 * (ours - itq) / (means[leader] - itq):.0f}%"
+
+
 # -- transcribed tables -------------------------------------------------------------
 TRANSCRIBED = [name for name, (file, _) in results.TABLES.items() if "provenance" in _json(file)]
 

@@ -48,7 +48,13 @@ def benchmark_registry():
 
 
 def method_kind(method):
-    """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``, from the registry."""
+    """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``, from the registry.
+
+    A row of the supervised comparison named ``"<method> (labels)"`` (CCA-ITQ
+    fitted on the labels) learns from labels.
+    """
+    if method.endswith(" (labels)"):
+        return "labels"
     learns_from = benchmark_registry()[method].learns_from.lower()
     for keyword, kind in (("web", "web set"), ("tag", "tags"), ("label", "labels")):
         if keyword in learns_from:
@@ -122,25 +128,37 @@ def digits_table(name="digits_results.json"):
 
 # -- python -m skhash compare --------------------------------------------------
 COMPARE_COLUMNS = (("mAP", "mAP", 4), ("mAP@1000", "mAP@1000", 4), ("fit_s", "fit s", 1))
-LEARNS_FROM_SHOWN = {"unsupervised": "features", "tags": "features + tags", "web set": "web set"}
+LEARNS_FROM_SHOWN = {
+    "unsupervised": "features",
+    "tags": "features + tags",
+    "web set": "web set",
+    "labels": "features + labels",
+}
 
 
 def _compare_rows(name="compare_results.json"):
     return [r for r in load(name)["results"].values() if not r.get("skipped")]
 
 
-def compare_table(dataset, name="compare_results.json"):
-    """The comparison of ``python -m skhash compare`` on ``dataset``: mean ± std over seeds."""
-    rows = [r for r in _compare_rows(name) if r["dataset"] == dataset]
+def compare_table(dataset, name="compare_results.json", order=None):
+    """The comparison of ``python -m skhash compare`` on ``dataset``: mean ± std over seeds.
+
+    Rows in the registry's order, or in ``order`` (a sequence of row names).
+    A code length a method cannot learn there (stored as skipped) is ``n/a``.
+    """
+    stored = [r for r in load(name)["results"].values() if r["dataset"] == dataset]
+    rows = [r for r in stored if not r.get("skipped")]
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["n_bits"]), []).append(row)
-    bits = sorted({b for _, b in groups})
+    bits = sorted({r["n_bits"] for r in stored})
     header = ["method", "learns from"]
     for _, title, _ in COMPARE_COLUMNS:
         header += [f"{title} {b}" for b in bits]
+    methods = {r["method"] for r in stored}
+    ordered = _method_order(methods) if order is None else [m for m in order if m in methods]
     table = []
-    for method in _method_order({m for m, _ in groups}):
+    for method in ordered:
         line = [method, LEARNS_FROM_SHOWN.get(method_kind(method), method_kind(method))]
         for column, _, digits in COMPARE_COLUMNS:
             for b in bits:
@@ -150,6 +168,111 @@ def compare_table(dataset, name="compare_results.json"):
                     if group is None
                     else _mean_std([r[column] for r in group], digits, len(group) > 1)
                 )
+        table.append(line)
+    return Table(header, table)
+
+
+# -- python -m skhash compare --settings supervised ------------------------------
+SUPERVISED = "compare_supervised_results.json"
+WEAK_ROWS = ("DSTDH", "WSIH")
+
+
+def supervised_setting():
+    """``(rows, datasets)`` of the supervised setting, from ``skhash.benchmark.compare``.
+
+    ``rows``: the row names in table order; ``datasets``: ``(dataset, title)`` pairs.
+    """
+    from skhash.benchmark.compare import SETTINGS, SUPERVISED_ROWS
+
+    return SUPERVISED_ROWS, SETTINGS["supervised"]
+
+
+def supervised_table(dataset, name=SUPERVISED):
+    """The supervised comparison on ``dataset`` (``"cifar10:cifar10"``, ..., ``"mirflickr25k"``)."""
+    return compare_table(dataset, name, order=supervised_setting()[0])
+
+
+def dataset_label(dataset):
+    """A supervised setting's dataset as shown: ``"CIFAR-10, cifar10-1"``, ``"MIRFlickr-25K"``."""
+    home, _, protocol = dataset.partition(":")
+    return DATASET_NAMES.get(home, home) + (f", {protocol}" if protocol else "")
+
+
+def supervised_gaps(name=SUPERVISED):
+    """How far the weakly supervised rows are from the best supervised one, per dataset and length.
+
+    Returns
+    -------
+    gaps : list of dict
+        One per (dataset, n_bits) with results: ``dataset``, ``n_bits``, ``seeds``
+        (the fewest random states of a row used), ``leader`` (the row learning
+        from labels with the highest mean mAP) and ``mAP`` (row -> mean mAP over
+        its random states) for the leader, ITQ and the weakly supervised rows.
+        ``gap`` (weak row -> leader's mAP minus its mAP) and ``recovered`` (weak
+        row -> its gain over ITQ as a fraction of the leader's gain over ITQ).
+    """
+    rows = [r for r in load(name)["results"].values() if not r.get("skipped")]
+    values = {}
+    for r in rows:
+        values.setdefault((r["dataset"], r["n_bits"], r["method"]), []).append(r["mAP"])
+    gaps = []
+    for dataset, _ in supervised_setting()[1]:
+        for n_bits in sorted({b for d, b, _ in values if d == dataset}):
+            mean = {
+                m: float(np.mean(v))
+                for (d, b, m), v in values.items()
+                if (d, b) == (dataset, n_bits)
+            }
+            supervised = [m for m in mean if method_kind(m) == "labels"]
+            if not supervised:
+                continue
+            leader = max(supervised, key=mean.get)
+            shown = [leader, *(m for m in ("ITQ", *WEAK_ROWS) if m in mean)]
+            entry = {
+                "dataset": dataset,
+                "n_bits": n_bits,
+                "seeds": min(len(values[dataset, n_bits, m]) for m in shown),
+                "leader": leader,
+                "mAP": {m: mean[m] for m in shown},
+                "gap": {},
+                "recovered": {},
+            }
+            for weak in WEAK_ROWS:
+                if weak not in mean:
+                    continue
+                entry["gap"][weak] = mean[leader] - mean[weak]
+                if "ITQ" in mean and mean[leader] > mean["ITQ"]:
+                    gain = mean[leader] - mean["ITQ"]
+                    entry["recovered"][weak] = (mean[weak] - mean["ITQ"]) / gain
+            gaps.append(entry)
+    return gaps
+
+
+def supervised_gaps_table(name=SUPERVISED):
+    """:func:`supervised_gaps` as a table: the leader, ITQ, and each weak row's gap and share."""
+    header = ["dataset", "bits", "seeds", "best supervised (mAP)", "ITQ"]
+    for weak in WEAK_ROWS:
+        header += [weak, f"{weak}: gap", f"{weak}: gain recovered"]
+    table = []
+    for entry in supervised_gaps(name):
+        m = entry["mAP"]
+        line = [
+            dataset_label(entry["dataset"]),
+            str(entry["n_bits"]),
+            str(entry["seeds"]),
+            f"{entry['leader']} ({m[entry['leader']]:.4f})",
+            f"{m['ITQ']:.4f}" if "ITQ" in m else "-",
+        ]
+        for weak in WEAK_ROWS:
+            if weak not in m:
+                line += ["-", "-", "-"]
+                continue
+            share = entry["recovered"].get(weak)
+            line += [
+                f"{m[weak]:.4f}",
+                f"{entry['gap'][weak]:.4f}",
+                "-" if share is None else f"{100 * share:.0f}%",
+            ]
         table.append(line)
     return Table(header, table)
 
@@ -345,6 +468,14 @@ TABLES: dict[str, tuple[str, Callable[[], Table]]] = {
     "compare-mirflickr25k": ("compare_results.json", lambda: compare_table("mirflickr25k")),
     "compare-cifar10": ("compare_results.json", lambda: compare_table("cifar10")),
     "claims": ("compare_results.json", claims_table),
+    **{
+        f"supervised-{dataset.rpartition(':')[2]}": (
+            SUPERVISED,
+            lambda dataset=dataset: supervised_table(dataset),
+        )
+        for dataset in ("cifar10:cifar10", "cifar10:cifar10-1", "cifar10:cifar10-2", "mirflickr25k")
+    },
+    "supervised-gaps": (SUPERVISED, supervised_gaps_table),
     **{
         name: (_file_of(name), _transcribed(_file_of(name)))
         for name in (
