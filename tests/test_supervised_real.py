@@ -34,16 +34,15 @@ def test_mirflickr_each_beats_itq_on_held_out_photos(mirflickr_dir):
     X = cached_features(mir.paths[:N_PHOTOS], image_size=128)
     Y = mir.labels[:N_PHOTOS]
     train, query = slice(0, N_TRAIN), slice(N_TRAIN, N_PHOTOS)
-    scores = {cls.__name__: [] for cls in [ITQHasher, *HASHERS]}
-    for seed in (0, 1):
-        for cls in [ITQHasher, *HASHERS]:
-            hasher = cls(n_bits=32, random_state=seed).fit(X[train], Y[train])
-            scores[cls.__name__].append(
-                mean_average_precision(
-                    hasher.transform(X[query]), Y[query], hasher.transform(X[train]), Y[train]
-                )
-            )
-    mean = {name: float(np.mean(values)) for name, values in scores.items()}
-    print(mean)
+    scores = {}
+    for cls in [ITQHasher, *HASHERS]:
+        hasher = cls(n_bits=32, random_state=0).fit(X[train], Y[train])
+        scores[cls.__name__] = mean_average_precision(
+            hasher.transform(X[query]), Y[query], hasher.transform(X[train]), Y[train]
+        )
+    # measured (AMD EPYC Zen 4, mean of random states 0 and 1): ITQ 0.638, DPSH 0.872,
+    # HashNet 0.877, DSH 0.807, CSQ 0.811, OrthoHash 0.805: gains over ITQ of 0.17 to 0.24.
+    # The validation split of the defaults gave gains of 0.15 (DSH) to 0.23 (HashNet); the
+    # margin asked, 0.08, is half the smallest, so a hasher losing half its gain fails.
     for cls in HASHERS:
-        assert mean[cls.__name__] > mean["ITQHasher"] + 0.05, scores
+        assert scores[cls.__name__] > scores["ITQHasher"] + 0.08, scores

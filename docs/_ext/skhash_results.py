@@ -277,6 +277,46 @@ def supervised_gaps_table(name=SUPERVISED):
     return Table(header, table)
 
 
+def supervised_readme_lines(name=SUPERVISED):
+    """The README's table of the supervised setting (Markdown lines): mean mAP, 16 / 32 / 64 bits.
+
+    One line a dataset: the best supervised row's mean mAP (and its name) at
+    each code length, then DSTDH's, WSIH's and ITQ's; ``-`` where a length has
+    no result yet.
+    """
+    gaps = supervised_gaps(name)
+    bits = sorted({e["n_bits"] for e in gaps})
+    lines = [
+        f"| mAP at {' / '.join(map(str, bits))} bits | best supervised | "
+        + " | ".join((*WEAK_ROWS, "ITQ"))
+        + " |",
+        "|---|---|" + "---|" * (len(WEAK_ROWS) + 1),
+    ]
+    for dataset, _ in supervised_setting()[1]:
+        by_bits = {e["n_bits"]: e for e in gaps if e["dataset"] == dataset}
+        if not by_bits:
+            continue
+
+        def cells(method, by_bits=by_bits):
+            values = []
+            for b in bits:
+                value = by_bits[b]["mAP"].get(method) if b in by_bits else None
+                values.append("-" if value is None else f"{value:.3f}")
+            return " / ".join(values)
+
+        best = " / ".join(
+            f"{by_bits[b]['mAP'][by_bits[b]['leader']]:.3f} ({by_bits[b]['leader']})"
+            if b in by_bits
+            else "-"
+            for b in bits
+        )
+        label = dataset_label(dataset)
+        lines.append(
+            f"| {label} | {best} | " + " | ".join(cells(m) for m in (*WEAK_ROWS, "ITQ")) + " |"
+        )
+    return lines
+
+
 # -- the papers' claims, decided from the comparison ----------------------------
 @dataclass
 class Claim:
