@@ -1,6 +1,5 @@
 """Real data: the five supervised deep hashers on MIRFlickr-25K photos (multi-label)."""
 
-import numpy as np
 import pytest
 
 from skhash import (
