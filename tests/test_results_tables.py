@@ -257,7 +257,7 @@ def test_readme_is_a_front_door():
     ]
     for page in re.findall(r"\]\((docs/results/[\w.]+)\)", README):
         assert (ROOT / page).is_file(), page
-    assert len(re.findall(r"\]\(docs/results/", README)) == 5
+    assert len(re.findall(r"\]\(docs/results/", README)) == 6
 
 
 def test_readme_and_front_page_list_every_hasher():
@@ -322,3 +322,9 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     for block in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL):
         exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "digits.index" / "header.json").is_file()
+
+
+def test_readme_supervised_table_is_its_results_file():
+    lines = results.supervised_readme_lines()
+    assert "\n".join(lines) in README, "regenerate with docs/_ext: supervised_readme_lines()"
+    assert len(lines) >= 3  # header, rule, a dataset at least

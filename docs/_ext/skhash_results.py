@@ -282,7 +282,7 @@ def supervised_readme_lines(name=SUPERVISED):
 
     One line a dataset: the best supervised row's mean mAP (and its name) at
     each code length, then DSTDH's, WSIH's and ITQ's; ``-`` where a length has
-    no result yet.
+    no result yet; the dataset says how many random states when fewer than 3.
     """
     gaps = supervised_gaps(name)
     bits = sorted({e["n_bits"] for e in gaps})
@@ -311,6 +311,9 @@ def supervised_readme_lines(name=SUPERVISED):
             for b in bits
         )
         label = dataset_label(dataset)
+        seeds = min(e["seeds"] for e in by_bits.values())
+        if seeds < 3:
+            label += f" ({seeds} seed{'s' if seeds > 1 else ''})"
         lines.append(
             f"| {label} | {best} | " + " | ".join(cells(m) for m in (*WEAK_ROWS, "ITQ")) + " |"
         )
