@@ -156,6 +156,14 @@ def load_mirflickr_benchmark(
     )
 
 
+def _one_hot_tags(labels, n_classes):
+    """Tags simulated from noisy labels: one tag a image, the name of its label (CSR, uint8)."""
+    return sp.csr_array(
+        (np.ones(len(labels), dtype=np.uint8), (np.arange(len(labels)), labels)),
+        shape=(len(labels), n_classes),
+    )
+
+
 def _first_per_class(target, n_classes, n):
     return np.concatenate([np.flatnonzero(target == k)[:n] for k in range(n_classes)])
 
@@ -201,11 +209,7 @@ def load_cifar10_benchmark(
     target = ~is_web
     # Tags for DSTDH are simulated: the class name, as a user might tag a photo,
     # taken from the CIFAR-10N "worse" annotation (40% wrong).
-    noisy = train.noisy_target[train_idx][target]
-    tags = sp.csr_array(
-        (np.ones(len(noisy), dtype=np.uint8), (np.arange(len(noisy)), noisy)),
-        shape=(len(noisy), n_classes),
-    )
+    tags = _one_hot_tags(train.noisy_target[train_idx][target], n_classes)
     return Bunch(
         X_train=X_train_all[target],
         y_train=train.target[train_idx][target],
@@ -353,11 +357,7 @@ def load_cifar10_protocol(data_home, protocol, *, random_state=0, cache_dir=None
     )
     target = np.concatenate([test.target, train.target])
     worse = train.noisy_target[train_idx - len(test.paths)]
-    n_classes = len(train.target_names)
-    tags = sp.csr_array(
-        (np.ones(len(worse), dtype=np.uint8), (np.arange(len(worse)), worse)),
-        shape=(len(worse), n_classes),
-    )
+    tags = _one_hot_tags(worse, len(train.target_names))
     return Bunch(
         X_train=X[train_idx],
         y_train=target[train_idx],
