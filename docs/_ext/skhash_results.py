@@ -148,6 +148,7 @@ def compare_table(dataset, name="compare_results.json", order=None):
     """
     stored = [r for r in load(name)["results"].values() if r["dataset"] == dataset]
     rows = [r for r in stored if not r.get("skipped")]
+    skipped = {(r["method"], r["n_bits"]) for r in stored if r.get("skipped")}
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["n_bits"]), []).append(row)
@@ -163,11 +164,10 @@ def compare_table(dataset, name="compare_results.json", order=None):
         for column, _, digits in COMPARE_COLUMNS:
             for b in bits:
                 group = groups.get((method, b))
-                line.append(
-                    "n/a"
-                    if group is None
-                    else _mean_std([r[column] for r in group], digits, len(group) > 1)
-                )
+                if group is None:  # n/a: cannot learn that length; -: not measured
+                    line.append("n/a" if (method, b) in skipped else "-")
+                else:
+                    line.append(_mean_std([r[column] for r in group], digits, len(group) > 1))
         table.append(line)
     return Table(header, table)
 
@@ -204,47 +204,52 @@ def supervised_gaps(name=SUPERVISED):
     Returns
     -------
     gaps : list of dict
-        One per (dataset, n_bits) with results: ``dataset``, ``n_bits``, ``seeds``
-        (the fewest random states of a row used), ``leader`` (the row learning
-        from labels with the highest mean mAP) and ``mAP`` (row -> mean mAP over
-        its random states) for the leader, ITQ and the weakly supervised rows.
-        ``gap`` (weak row -> leader's mAP minus its mAP) and ``recovered`` (weak
-        row -> its gain over ITQ as a fraction of the leader's gain over ITQ).
+        One per (dataset, n_bits) where every row of the setting has a result
+        (or cannot learn that length): ``dataset``, ``n_bits``, ``seeds`` (the
+        random states that every such row has: the means are over these),
+        ``leader`` (the row learning from labels with the highest mean mAP) and
+        ``mAP`` (row -> mean mAP) for the leader, ITQ and the weakly supervised
+        rows; ``gap`` (weak row -> leader's mAP minus its mAP) and
+        ``recovered`` (weak row -> its gain over ITQ as a fraction of the
+        leader's gain over ITQ).
     """
-    rows = [r for r in load(name)["results"].values() if not r.get("skipped")]
-    values = {}
-    for r in rows:
-        values.setdefault((r["dataset"], r["n_bits"], r["method"]), []).append(r["mAP"])
+    stored = load(name)["results"].values()
+    skipped = {(r["dataset"], r["n_bits"], r["method"]) for r in stored if r.get("skipped")}
+    values = {}  # (dataset, n_bits, row) -> {random_state: mAP}
+    for r in stored:
+        if not r.get("skipped"):
+            key = (r["dataset"], r["n_bits"], r["method"])
+            values.setdefault(key, {})[r["random_state"]] = r["mAP"]
+    row_names, datasets = supervised_setting()
     gaps = []
-    for dataset, _ in supervised_setting()[1]:
+    for dataset, _ in datasets:
         for n_bits in sorted({b for d, b, _ in values if d == dataset}):
-            mean = {
-                m: float(np.mean(v))
-                for (d, b, m), v in values.items()
-                if (d, b) == (dataset, n_bits)
-            }
-            supervised = [m for m in mean if method_kind(m) == "labels"]
-            if not supervised:
+            fitted = [m for m in row_names if (dataset, n_bits, m) in values]
+            if len(fitted) + sum((dataset, n_bits, m) in skipped for m in row_names) < len(
+                row_names
+            ):
+                continue  # a row still to measure: no verdict yet
+            seeds = sorted(set.intersection(*(set(values[dataset, n_bits, m]) for m in fitted)))
+            if not seeds:
                 continue
-            leader = max(supervised, key=mean.get)
-            shown = [leader, *(m for m in ("ITQ", *WEAK_ROWS) if m in mean)]
-            entry = {
-                "dataset": dataset,
-                "n_bits": n_bits,
-                "seeds": min(len(values[dataset, n_bits, m]) for m in shown),
-                "leader": leader,
-                "mAP": {m: mean[m] for m in shown},
-                "gap": {},
-                "recovered": {},
+            mean = {
+                m: float(np.mean([values[dataset, n_bits, m][s] for s in seeds])) for m in fitted
             }
-            for weak in WEAK_ROWS:
-                if weak not in mean:
-                    continue
-                entry["gap"][weak] = mean[leader] - mean[weak]
-                if "ITQ" in mean and mean[leader] > mean["ITQ"]:
-                    gain = mean[leader] - mean["ITQ"]
-                    entry["recovered"][weak] = (mean[weak] - mean["ITQ"]) / gain
-            gaps.append(entry)
+            supervised = [m for m in fitted if method_kind(m) == "labels"]
+            leader = max(supervised, key=mean.get)
+            shown = [leader, "ITQ", *WEAK_ROWS]
+            gain = mean[leader] - mean["ITQ"]
+            gaps.append(
+                {
+                    "dataset": dataset,
+                    "n_bits": n_bits,
+                    "seeds": seeds,
+                    "leader": leader,
+                    "mAP": {m: mean[m] for m in shown},
+                    "gap": {w: mean[leader] - mean[w] for w in WEAK_ROWS},
+                    "recovered": {w: (mean[w] - mean["ITQ"]) / gain for w in WEAK_ROWS},
+                }
+            )
     return gaps
 
 
@@ -259,19 +264,15 @@ def supervised_gaps_table(name=SUPERVISED):
         line = [
             dataset_label(entry["dataset"]),
             str(entry["n_bits"]),
-            str(entry["seeds"]),
+            str(len(entry["seeds"])),
             f"{entry['leader']} ({m[entry['leader']]:.4f})",
-            f"{m['ITQ']:.4f}" if "ITQ" in m else "-",
+            f"{m['ITQ']:.4f}",
         ]
         for weak in WEAK_ROWS:
-            if weak not in m:
-                line += ["-", "-", "-"]
-                continue
-            share = entry["recovered"].get(weak)
             line += [
                 f"{m[weak]:.4f}",
                 f"{entry['gap'][weak]:.4f}",
-                "-" if share is None else f"{100 * share:.0f}%",
+                f"{100 * entry['recovered'][weak]:.0f}%",
             ]
         table.append(line)
     return Table(header, table)
@@ -311,7 +312,7 @@ def supervised_readme_lines(name=SUPERVISED):
             for b in bits
         )
         label = dataset_label(dataset)
-        seeds = min(e["seeds"] for e in by_bits.values())
+        seeds = min(len(e["seeds"]) for e in by_bits.values())
         if seeds < 3:
             label += f" ({seeds} seed{'s' if seeds > 1 else ''})"
         lines.append(
