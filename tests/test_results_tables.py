@@ -199,6 +199,34 @@ def test_supervised_gaps_follow_the_results():
             assert line[column + 2] == f"{100 * (ours - itq) / (means[leader] - itq):.0f}%"
 
 
+def test_supervised_summary_states_what_the_gaps_say():
+    text = results.supervised_summary()
+    gaps = results.supervised_gaps()
+    paragraphs = text.split("\n\n")
+    datasets = list(dict.fromkeys(e["dataset"] for e in gaps))
+    assert len(paragraphs) == len(datasets)
+    for dataset, paragraph in zip(datasets, paragraphs, strict=True):
+        entries = [e for e in gaps if e["dataset"] == dataset]
+        assert " / ".join(e["leader"] for e in entries) + "." in paragraph
+        for weak in ("DSTDH", "WSIH"):
+            shares = [round(100 * e["recovered"][weak]) for e in entries]
+            assert f"{min(shares)}%" in paragraph and f"{max(shares)}%" in paragraph
+        for e in entries:
+            below = [
+                m for m in LABEL_ROWS - {"SDH", "CCA-ITQ (labels)"} if e["mAP"][m] < e["mAP"]["SDH"]
+            ]
+            for m in below:
+                assert f"{m}" in paragraph.split("Below SDH")[1], (dataset, m)
+            if below:
+                assert f" at {e['n_bits']} bits" in paragraph
+
+
+def test_every_results_text_is_on_a_results_page():
+    pages = "\n".join(p.read_text() for p in (ROOT / "docs" / "results").glob("*.rst"))
+    used = set(re.findall(r"^\.\. results-text:: (\S+)$", pages, flags=re.MULTILINE))
+    assert used == set(results.TEXTS)
+
+
 # -- transcribed tables -------------------------------------------------------------
 TRANSCRIBED = [name for name, (file, _) in results.TABLES.items() if "provenance" in _json(file)]
 

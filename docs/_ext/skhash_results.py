@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import skhash_supervised_results as _supervised
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
@@ -173,152 +174,45 @@ def compare_table(dataset, name="compare_results.json", order=None):
 
 
 # -- python -m skhash compare --settings supervised ------------------------------
+# The computations are in skhash_supervised_results (one concept a module); here the
+# tables and texts read the file.
 SUPERVISED = "compare_supervised_results.json"
-WEAK_ROWS = ("DSTDH", "WSIH")
 
 
 def supervised_setting():
-    """``(rows, datasets)`` of the supervised setting, from ``skhash.benchmark.compare``.
-
-    ``rows``: the row names in table order; ``datasets``: ``(dataset, title)`` pairs.
-    """
-    from skhash.benchmark.compare import SETTINGS, SUPERVISED_ROWS
-
-    return SUPERVISED_ROWS, SETTINGS["supervised"]
+    """``(rows, datasets)`` of the supervised setting (see :mod:`skhash_supervised_results`)."""
+    return _supervised.supervised_setting()
 
 
 def supervised_table(dataset, name=SUPERVISED):
     """The supervised comparison on ``dataset`` (``"cifar10:cifar10"``, ..., ``"mirflickr25k"``)."""
-    return compare_table(dataset, name, order=supervised_setting()[0])
-
-
-def dataset_label(dataset):
-    """A supervised setting's dataset as shown: ``"CIFAR-10, cifar10-1"``, ``"MIRFlickr-25K"``."""
-    home, _, protocol = dataset.partition(":")
-    return DATASET_NAMES.get(home, home) + (f", {protocol}" if protocol else "")
+    return compare_table(dataset, name, order=_supervised.supervised_setting()[0])
 
 
 def supervised_gaps(name=SUPERVISED):
-    """How far the weakly supervised rows are from the best supervised one, per dataset and length.
-
-    Returns
-    -------
-    gaps : list of dict
-        One per (dataset, n_bits) where every row of the setting has a result
-        (or cannot learn that length): ``dataset``, ``n_bits``, ``seeds`` (the
-        random states that every such row has: the means are over these),
-        ``leader`` (the row learning from labels with the highest mean mAP) and
-        ``mAP`` (row -> mean mAP) for the leader, ITQ and the weakly supervised
-        rows; ``gap`` (weak row -> leader's mAP minus its mAP) and
-        ``recovered`` (weak row -> its gain over ITQ as a fraction of the
-        leader's gain over ITQ).
-    """
-    stored = load(name)["results"].values()
-    skipped = {(r["dataset"], r["n_bits"], r["method"]) for r in stored if r.get("skipped")}
-    values = {}  # (dataset, n_bits, row) -> {random_state: mAP}
-    for r in stored:
-        if not r.get("skipped"):
-            key = (r["dataset"], r["n_bits"], r["method"])
-            values.setdefault(key, {})[r["random_state"]] = r["mAP"]
-    row_names, datasets = supervised_setting()
-    gaps = []
-    for dataset, _ in datasets:
-        for n_bits in sorted({b for d, b, _ in values if d == dataset}):
-            fitted = [m for m in row_names if (dataset, n_bits, m) in values]
-            if len(fitted) + sum((dataset, n_bits, m) in skipped for m in row_names) < len(
-                row_names
-            ):
-                continue  # a row still to measure: no verdict yet
-            seeds = sorted(set.intersection(*(set(values[dataset, n_bits, m]) for m in fitted)))
-            if not seeds:
-                continue
-            mean = {
-                m: float(np.mean([values[dataset, n_bits, m][s] for s in seeds])) for m in fitted
-            }
-            supervised = [m for m in fitted if method_kind(m) == "labels"]
-            leader = max(supervised, key=mean.get)
-            shown = [leader, "ITQ", *WEAK_ROWS]
-            gain = mean[leader] - mean["ITQ"]
-            gaps.append(
-                {
-                    "dataset": dataset,
-                    "n_bits": n_bits,
-                    "seeds": seeds,
-                    "leader": leader,
-                    "mAP": {m: mean[m] for m in shown},
-                    "gap": {w: mean[leader] - mean[w] for w in WEAK_ROWS},
-                    "recovered": {w: (mean[w] - mean["ITQ"]) / gain for w in WEAK_ROWS},
-                }
-            )
-    return gaps
+    """:func:`skhash_supervised_results.gaps` of the results file ``name``."""
+    return _supervised.gaps(load(name)["results"])
 
 
 def supervised_gaps_table(name=SUPERVISED):
-    """:func:`supervised_gaps` as a table: the leader, ITQ, and each weak row's gap and share."""
-    header = ["dataset", "bits", "seeds", "best supervised (mAP)", "ITQ"]
-    for weak in WEAK_ROWS:
-        header += [weak, f"{weak}: gap", f"{weak}: gain recovered"]
-    table = []
-    for entry in supervised_gaps(name):
-        m = entry["mAP"]
-        line = [
-            dataset_label(entry["dataset"]),
-            str(entry["n_bits"]),
-            str(len(entry["seeds"])),
-            f"{entry['leader']} ({m[entry['leader']]:.4f})",
-            f"{m['ITQ']:.4f}",
-        ]
-        for weak in WEAK_ROWS:
-            line += [
-                f"{m[weak]:.4f}",
-                f"{entry['gap'][weak]:.4f}",
-                f"{100 * entry['recovered'][weak]:.0f}%",
-            ]
-        table.append(line)
-    return Table(header, table)
+    """How far DSTDH and WSIH are from the best supervised row, per dataset and length."""
+    return Table(*_supervised.gaps_table(load(name)["results"]))
+
+
+def supervised_summary(name=SUPERVISED):
+    """The supervised setting's answer in words (reStructuredText), every number from the file."""
+    return _supervised.summary(load(name)["results"])
 
 
 def supervised_readme_lines(name=SUPERVISED):
-    """The README's table of the supervised setting (Markdown lines): mean mAP, 16 / 32 / 64 bits.
+    """The README's table of the supervised setting (Markdown lines)."""
+    return _supervised.readme_lines(load(name)["results"])
 
-    One line a dataset: the best supervised row's mean mAP (and its name) at
-    each code length, then DSTDH's, WSIH's and ITQ's; ``-`` where a length has
-    no result yet; the dataset says how many random states when fewer than 3.
-    """
-    gaps = supervised_gaps(name)
-    bits = sorted({e["n_bits"] for e in gaps})
-    lines = [
-        f"| mAP at {' / '.join(map(str, bits))} bits | best supervised | "
-        + " | ".join((*WEAK_ROWS, "ITQ"))
-        + " |",
-        "|---|---|" + "---|" * (len(WEAK_ROWS) + 1),
-    ]
-    for dataset, _ in supervised_setting()[1]:
-        by_bits = {e["n_bits"]: e for e in gaps if e["dataset"] == dataset}
-        if not by_bits:
-            continue
 
-        def cells(method, by_bits=by_bits):
-            values = []
-            for b in bits:
-                value = by_bits[b]["mAP"].get(method) if b in by_bits else None
-                values.append("-" if value is None else f"{value:.3f}")
-            return " / ".join(values)
-
-        best = " / ".join(
-            f"{by_bits[b]['mAP'][by_bits[b]['leader']]:.3f} ({by_bits[b]['leader']})"
-            if b in by_bits
-            else "-"
-            for b in bits
-        )
-        label = dataset_label(dataset)
-        seeds = min(len(e["seeds"]) for e in by_bits.values())
-        if seeds < 3:
-            label += f" ({seeds} seed{'s' if seeds > 1 else ''})"
-        lines.append(
-            f"| {label} | {best} | " + " | ".join(cells(m) for m in (*WEAK_ROWS, "ITQ")) + " |"
-        )
-    return lines
+#: Texts rendered by ``.. results-text:: name``: name -> (results file, function).
+TEXTS: dict[str, tuple[str, Callable[[], str]]] = {
+    "supervised-summary": (SUPERVISED, supervised_summary),
+}
 
 
 # -- the papers' claims, decided from the comparison ----------------------------
@@ -407,7 +301,7 @@ CLAIMS = (
         for dataset in ("mirflickr25k", "cifar10")
     ),
 )
-DATASET_NAMES = {"mirflickr25k": "MIRFlickr-25K", "cifar10": "CIFAR-10"}
+DATASET_NAMES = _supervised.DATASET_NAMES
 
 
 def claim_verdicts(name="compare_results.json"):
@@ -646,7 +540,23 @@ def _directives():
             inline, messages = self.state.inline_text(text, self.lineno)
             return [nodes.paragraph("", "", *inline, classes=["skhash-provenance"]), *messages]
 
-    return ResultsTable, ResultsProvenance
+    class ResultsText(Directive):
+        """``.. results-text:: name``: the paragraphs ``name`` of :data:`TEXTS`."""
+
+        required_arguments = 1
+
+        def run(self):
+            name = self.arguments[0]
+            if name not in TEXTS:
+                raise self.error(f"unknown results text {name!r}; choose among {list(TEXTS)}")
+            out, messages = [], []
+            for paragraph in TEXTS[name][1]().split("\n\n"):
+                inline, problems = self.state.inline_text(paragraph, self.lineno)
+                messages.extend(problems)
+                out.append(nodes.paragraph("", "", *inline))
+            return [*out, *messages]
+
+    return ResultsTable, ResultsProvenance, ResultsText
 
 
 def _results_pages(app, env, added, changed, removed):
@@ -655,8 +565,9 @@ def _results_pages(app, env, added, changed, removed):
 
 
 def setup(app):
-    table, source = _directives()
+    table, source, text = _directives()
     app.add_directive("results-table", table)
     app.add_directive("results-provenance", source)
+    app.add_directive("results-text", text)
     app.connect("env-get-outdated", _results_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
