@@ -47,6 +47,7 @@ from pathlib import Path
 
 from sklearn.utils import Bunch
 
+from ..exceptions import DivergedFitError
 from . import runner
 from ._messages import log
 from .datasets import load_cifar10_benchmark, load_cifar10_protocol, load_mirflickr_benchmark
@@ -56,6 +57,7 @@ from .results import summarize
 __all__ = [
     "SETTINGS",
     "comparison_tables",
+    "is_fitted",
     "load_results",
     "method_kind",
     "methods_of",
@@ -249,14 +251,20 @@ def run_comparison(
             if method in LABEL_ROWS:
                 labelled = labelled or _with_labels_as_second_view(data)
             skipped = []
-            rows, _ = runner.run_benchmark(
-                labelled if method in LABEL_ROWS else data,
-                methods=[registry_name(method)],
-                bits=[n_bits],
-                random_state=random_state,
-                verbose=verbose,
-                skipped=skipped,
-            )
+            try:
+                rows, _ = runner.run_benchmark(
+                    labelled if method in LABEL_ROWS else data,
+                    methods=[registry_name(method)],
+                    bits=[n_bits],
+                    random_state=random_state,
+                    verbose=verbose,
+                    skipped=skipped,
+                )
+            except DivergedFitError as error:
+                # a fit that failed is a result too: stored (and shown) as diverged, with the
+                # error, so that a rerun does not try again
+                log(verbose, f"{method} {n_bits} bits: diverged: {error}")
+                rows = [{"n_bits": n_bits, "diverged": True, "reason": str(error)}]
             # no row: a code length the method cannot give on this dataset (logged); stored
             # as skipped, with the reason, so that a rerun does not try again
             row = rows[0] if rows else {"n_bits": n_bits, "skipped": True}
@@ -266,6 +274,11 @@ def run_comparison(
             results[result_key(dataset, method, n_bits, random_state)] = row
             save_results(results, results_path)
     return results
+
+
+def is_fitted(row):
+    """Whether a stored row has metrics (not a skipped code length, not a diverged fit)."""
+    return not (row.get("skipped") or row.get("diverged"))
 
 
 KINDS_SHOWN = {
@@ -294,10 +307,10 @@ def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), ran
                 if r["dataset"] == dataset
                 and (random_states is None or r["random_state"] in random_states)
             ]
-            for row in summarize([r for r in stored if not r.get("skipped")]):
+            for row in summarize([r for r in stored if is_fitted(r)]):
                 summary[row["method"], row["n_bits"]] = row
             for row in stored:
-                if row.get("skipped") and (row["method"], row["n_bits"]) not in summary:
+                if not is_fitted(row) and (row["method"], row["n_bits"]) not in summary:
                     summary[row["method"], row["n_bits"]] = row
             names = [
                 m for m in methods_of(setting, methods) if any((m, b) in summary for b in bits)
@@ -323,6 +336,8 @@ def _cell(row, column, digits, random_states):
         return "-"
     if row.get("skipped"):
         return "n/a"  # a code length the method cannot learn here
+    if row.get("diverged"):
+        return "diverged"  # on every random state measured
     text = f"{row[column]:.{digits}f}"
     n = len(row["random_states"])
     if n > 1:
