@@ -170,3 +170,31 @@ def test_supervised_cli_needs_only_the_folders_of_the_datasets_asked(capsys):
     assert "--cifar10-home is required" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["compare", "--settings", "supervised", "--datasets", "cifar10:cifar10-7"])
+
+
+def test_a_diverged_fit_is_stored_and_shown_not_raised(digits_as_datasets, tmp_path, monkeypatch):
+    from skhash.exceptions import DivergedFitError
+
+    run = runner.run_benchmark
+
+    def diverging(data, **kwargs):
+        if kwargs["methods"] == ["DSH"]:
+            raise DivergedFitError("Training DSHHasher diverged in epoch 3: lower lr")
+        return run(data, **kwargs)
+
+    monkeypatch.setattr(runner, "run_benchmark", diverging)
+    path = tmp_path / "results.json"
+    kwargs = dict(
+        data_homes={}, results_path=path, methods=["ITQ", "DSH"], bits=(8,),
+        random_states=(0,), datasets=["mirflickr25k"], verbose=0,
+    )  # fmt: skip
+    results = _compare.run_comparison(["supervised"], **kwargs)
+    row = results["mirflickr25k|DSH|8|0"]
+    assert row["diverged"] and "epoch 3" in row["reason"] and not _compare.is_fitted(row)
+    assert results["mirflickr25k|ITQ|8|0"]["mAP"] > 0
+    table = _compare.comparison_tables(
+        results, ["supervised"], methods=["ITQ", "DSH"], bits=(8,), random_states=(0,)
+    )
+    assert "| DSH | features + labels | diverged | diverged | diverged |" in table
+    monkeypatch.setattr(runner, "run_benchmark", lambda *a, **k: pytest.fail("refitted"))
+    _compare.run_comparison(["supervised"], **kwargs)  # resumed: the failure is a result

@@ -145,11 +145,17 @@ def compare_table(dataset, name="compare_results.json", order=None):
     """The comparison of ``python -m skhash compare`` on ``dataset``: mean ± std over seeds.
 
     Rows in the registry's order, or in ``order`` (a sequence of row names).
-    A code length a method cannot learn there (stored as skipped) is ``n/a``.
+    A code length a method cannot learn there (stored as skipped) is ``n/a``;
+    a fit that diverged is left out of the mean and counted, ``diverged`` when
+    every random state did.
     """
     stored = [r for r in load(name)["results"].values() if r["dataset"] == dataset]
-    rows = [r for r in stored if not r.get("skipped")]
+    rows = [r for r in stored if not (r.get("skipped") or r.get("diverged"))]
     skipped = {(r["method"], r["n_bits"]) for r in stored if r.get("skipped")}
+    diverged = {}
+    for r in stored:
+        if r.get("diverged"):
+            diverged[r["method"], r["n_bits"]] = diverged.get((r["method"], r["n_bits"]), 0) + 1
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["n_bits"]), []).append(row)
@@ -165,10 +171,12 @@ def compare_table(dataset, name="compare_results.json", order=None):
         for column, _, digits in COMPARE_COLUMNS:
             for b in bits:
                 group = groups.get((method, b))
+                failed = diverged.get((method, b))
                 if group is None:  # n/a: cannot learn that length; -: not measured
-                    line.append("n/a" if (method, b) in skipped else "-")
+                    line.append("diverged" if failed else "n/a" if (method, b) in skipped else "-")
                 else:
-                    line.append(_mean_std([r[column] for r in group], digits, len(group) > 1))
+                    text = _mean_std([r[column] for r in group], digits, len(group) > 1)
+                    line.append(text + (f" ({failed} diverged)" if failed else ""))
         table.append(line)
     return Table(header, table)
 

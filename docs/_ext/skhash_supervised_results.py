@@ -40,15 +40,18 @@ def dataset_label(dataset):
 
 
 def _values(results):
-    """``(values, skipped)``: (dataset, n_bits, row) -> {random_state: mAP}; the skipped keys."""
-    values, skipped = {}, set()
+    """``(values, skipped, diverged)``: (dataset, n_bits, row) -> {random_state: mAP}, and the
+    keys with a code length the row cannot learn, and with a fit that diverged."""
+    values, skipped, diverged = {}, set(), set()
     for r in results.values():
         key = (r["dataset"], r["n_bits"], r["method"])
         if r.get("skipped"):
             skipped.add(key)
+        elif r.get("diverged"):
+            diverged.add(key)
         else:
             values.setdefault(key, {})[r["random_state"]] = r["mAP"]
-    return values, skipped
+    return values, skipped, diverged
 
 
 def gaps(results):
@@ -59,19 +62,22 @@ def gaps(results):
     gaps : list of dict
         One per (dataset, n_bits) where every row of the setting has a result
         (or cannot learn that length): ``dataset``, ``n_bits``, ``seeds`` (the
-        random states that every such row has: the means are over these),
+        random states that every fitted row has: the means are over these),
+        ``diverged`` (the rows with a fit that diverged, left out of the line),
         ``leader`` (the row learning from labels with the highest mean mAP),
         ``mAP`` (row -> mean mAP, every fitted row), ``gap`` (weak row ->
         leader's mAP minus its mAP) and ``recovered`` (weak row -> its gain
         over ITQ as a fraction of the leader's gain over ITQ).
     """
-    values, skipped = _values(results)
+    values, skipped, diverged = _values(results)
     row_names, datasets = supervised_setting()
     found = []
     for dataset, _ in datasets:
         for n_bits in sorted({b for d, b, _ in values if d == dataset}):
-            fitted = [m for m in row_names if (dataset, n_bits, m) in values]
-            done = len(fitted) + sum((dataset, n_bits, m) in skipped for m in row_names)
+            keys = {m: (dataset, n_bits, m) for m in row_names}
+            failed = [m for m in row_names if keys[m] in diverged]
+            fitted = [m for m in row_names if keys[m] in values and m not in failed]
+            done = len(fitted) + len(failed) + sum(keys[m] in skipped for m in row_names)
             if done < len(row_names):
                 continue  # a row still to measure: no verdict yet
             seeds = sorted(set.intersection(*(set(values[dataset, n_bits, m]) for m in fitted)))
@@ -87,6 +93,7 @@ def gaps(results):
                     "dataset": dataset,
                     "n_bits": n_bits,
                     "seeds": seeds,
+                    "diverged": failed,
                     "leader": leader,
                     "mAP": mean,
                     "gap": {w: mean[leader] - mean[w] for w in WEAK_ROWS},
@@ -127,7 +134,10 @@ def below_sdh(entry):
     return [
         r
         for r in supervised_setting()[0]
-        if learns_from_labels(r) and r not in ("SDH", "CCA-ITQ (labels)") and m[r] < m["SDH"]
+        if learns_from_labels(r)
+        and r not in ("SDH", "CCA-ITQ (labels)")
+        and r in m
+        and m[r] < m["SDH"]
     ]
 
 
@@ -159,6 +169,11 @@ def summary(results):
             gap = _span([e["gap"][weak] for e in entries], lambda v: f"{v:.3f}")
             share = _span([e["recovered"][weak] for e in entries], lambda v: f"{100 * v:.0f}%")
             text += f" {weak} is {gap} mAP below it and recovers {share} of its gain over ITQ."
+        failed = [
+            f"{', '.join(e['diverged'])} at {e['n_bits']} bits" for e in entries if e["diverged"]
+        ]
+        if failed:
+            text += " Left out, a fit having diverged: " + "; ".join(failed) + "."
         below = [(e["n_bits"], below_sdh(e)) for e in entries]
         if any(rows for _, rows in below):
             parts = [f"{', '.join(rows)} at {b} bits" for b, rows in below if rows]
