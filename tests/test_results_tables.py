@@ -421,3 +421,22 @@ def test_supervised_gaps_leave_out_a_diverged_row_and_say_so():
     text = summary(rows)
     assert "Left out, a fit having diverged: DSH at 16 bits." in text
     assert "Below SDH, the classical supervised method: DPSH, CSQ, OrthoHash at 16 bits." in text
+
+
+def test_readme_supervised_words_follow_the_results():
+    from skhash_supervised_results import below_sdh
+
+    headline = " ".join(README[README.index("Full against weak supervision") :].split())
+    gaps = results.supervised_gaps()
+    assert "DSTDH and WSIH recover less than two thirds of the best supervised hasher's gain" in (
+        headline
+    )
+    assert all(share < 2 / 3 for e in gaps for share in e["recovered"].values())
+    assert "WSIH recovers more of it on CIFAR-10, DSTDH more on MIRFlickr-25K" in headline
+    for e in gaps:
+        weak, strong = (
+            ("DSTDH", "WSIH") if e["dataset"].startswith("cifar10") else ("WSIH", "DSTDH")
+        )
+        assert e["recovered"][strong] > e["recovered"][weak], (e["dataset"], e["n_bits"])
+    assert "some deep supervised hashers land below SDH" in headline
+    assert any(below_sdh(e) for e in gaps)
