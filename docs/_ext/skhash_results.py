@@ -516,6 +516,10 @@ def _directives():
             if name not in TABLES:
                 raise self.error(f"unknown results table {name!r}; choose among {list(TABLES)}")
             table = TABLES[name][1]()
+            if not table.rows:  # a run still to make (e.g. a long protocol)
+                text = f"No results yet in ``benchmarks/{TABLES[name][0]}``."
+                inline, messages = self.state.inline_text(text, self.lineno)
+                return [nodes.paragraph("", "", *inline), *messages]
             node = nodes.table(classes=["skhash-results", f"skhash-results-{name}"])
             group = nodes.tgroup(cols=len(table.header))
             node += group
