@@ -163,6 +163,7 @@ def compare_table(dataset, name="compare_results.json", order=None):
     header = ["method", "learns from"]
     for _, title, _ in COMPARE_COLUMNS:
         header += [f"{title} {b}" for b in bits]
+    seeds = max((len(g) for g in groups.values()), default=0)  # a cell with fewer says so
     methods = {r["method"] for r in stored}
     ordered = _method_order(methods) if order is None else [m for m in order if m in methods]
     table = []
@@ -176,6 +177,8 @@ def compare_table(dataset, name="compare_results.json", order=None):
                     line.append("diverged" if failed else "n/a" if (method, b) in skipped else "-")
                 else:
                     text = _mean_std([r[column] for r in group], digits, len(group) > 1)
+                    if len(group) < seeds:
+                        text += f" ({len(group)} seed{'s' if len(group) > 1 else ''})"
                     line.append(text + (f" ({failed} diverged)" if failed else ""))
         table.append(line)
     return Table(header, table)
