@@ -255,6 +255,13 @@ def test_supervised_page_validation_claim_follows_its_file():
         ]
         assert last > max(sdh), method
     assert not [c for c in curves if (c["dataset"], c["method"]) == ("mirflickr", "SDH")]
+    assert {c["bits"] for c in curves} == {32}  # "Its curves are all at 32 bits"
+    assert "DSH's default learning rate lets the loss become non-finite" in " ".join(page.split())
+    assert any(
+        r.get("diverged")
+        and (r["dataset"], r["method"], r["n_bits"]) == ("mirflickr25k", "DSH", 64)
+        for r in _supervised_rows()
+    )
 
 
 def test_every_results_text_is_on_a_results_page():
