@@ -454,3 +454,6 @@ def test_readme_supervised_words_follow_the_results():
         assert e["recovered"][strong] > e["recovered"][weak], (e["dataset"], e["n_bits"])
     assert "some deep supervised hashers land below SDH" in headline
     assert any(below_sdh(e) for e in gaps)
+    still_to_run = "`cifar10-2`, with 50,000 training images, is still to run" in headline
+    measured = any(e["dataset"] == "cifar10:cifar10-2" for e in gaps)
+    assert still_to_run != measured, "the README says whether cifar10-2 has results"
