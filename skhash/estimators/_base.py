@@ -104,9 +104,7 @@ class BaseHasher(
             ``transform(X)`` before packing.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        self._check_compute_range(X)
-        embedding = self._project(X)
+        embedding = self._project(self._validate_transform_input(X))
         if not np.isfinite(embedding).all():
             n_bad = int(np.count_nonzero(~np.isfinite(embedding).all(axis=1)))
             raise ValueError(
@@ -168,6 +166,12 @@ class BaseHasher(
         self._check_compute_range(X)
         self._check_magnitude(X)
         self._n_features_out = self.n_bits // 8
+        return X
+
+    def _validate_transform_input(self, X):
+        """Validate features to hash against the fitted ``n_features_in_``."""
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        self._check_compute_range(X)
         return X
 
     def _check_magnitude(self, X, name="X"):

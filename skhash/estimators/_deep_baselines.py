@@ -42,6 +42,11 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
     criterion, the network and ``_criterion`` all see centred features. The
     centred features are one float32 copy of ``X`` (the precision the network
     computes in anyway), never a float64 one.
+
+    With an ``extractor`` whose blocks train, the network is those blocks
+    (their pooled output centred by ``mean_``) then the :class:`FeatureMLP`;
+    the unsupervised losses compare the codes with the frozen (pretrained,
+    centred) features, which are fixed targets.
     """
 
     _parameter_constraints: dict = {
@@ -81,6 +86,9 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
         self.mean_ = X.mean(axis=0, dtype=np.float64) if self.center else None
         X = self._centred(X)
         criterion, criterion_params = self._criterion(X, Y, random_state)
+        inputs, targets = self._net_inputs(X), Y
+        if inputs is not X and Y is None:  # blocks train: the losses' features stay frozen
+            targets = X
         seed = torch_seed(random_state)
         name = type(self).__name__
         self.net_ = self._make_net(
@@ -96,6 +104,7 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
             divergence_hint=f"lr ({self.lr})",
             progress_desc=name,
             callbacks=[*(self.callbacks or []), *self._extra_callbacks()],
+            mean=self.mean_,
             module__n_features=X.shape[1],
             module__n_bits=self.n_bits,
             module__hidden_sizes=self.hidden_sizes_,
@@ -105,7 +114,7 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
         )
         self._log(f"training on {len(X)} samples on {self.device_}")
         with torch_rng(seed, self.device_):
-            self.net_.fit(ArrayDataset(X, Y, device=self.device_))
+            self.net_.fit(ArrayDataset(inputs, targets, device=self.device_))
         return self
 
     def _check_hidden_sizes(self):
@@ -126,4 +135,6 @@ class FeatureNetHasher(DeepHasherMixin, BaseHasher):
         return centred
 
     def _project(self, X):
+        if self._fine_tuned():  # X: frozen outputs; the network centres its features
+            return predict_in_batches(self.net_, X)
         return predict_in_batches(self.net_, self._centred(X))

@@ -27,6 +27,8 @@ class SupervisedNetHasher(FeatureNetHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training features. NaN and infinite values are rejected.
+            With an ``extractor``: the images (file paths, or a ``uint8``
+            array of shape (n_samples, height, width, 3)).
         y : array-like of shape (n_samples,) or {array-like, sparse matrix} of \
 shape (n_samples, n_labels)
             Class ids, or a binary (0/1) multi-label indicator; at least two

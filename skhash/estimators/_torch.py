@@ -67,12 +67,14 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from tqdm import tqdm
 
+from .._device import resolve_device
 from ..exceptions import ConstantBitsWarning, DivergedFitError
+from ._image_network import ImageInputMixin
 
 __all__ = [
     "ArrayDataset",
@@ -93,25 +95,6 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # -- device and randomness ----------------------------------------------------
-def resolve_device(device):
-    """Turn the ``device`` parameter into a torch device string.
-
-    ``"auto"`` picks ``"cuda"`` when a CUDA device is available, else ``"cpu"``;
-    any other value is passed to :class:`torch.device` and checked.
-    """
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
-    return str(resolved)
-
-
 def torch_seed(random_state):
     """Draw a torch seed from a ``numpy.random.RandomState``."""
     return int(random_state.randint(np.iinfo(np.int32).max))
@@ -549,15 +532,18 @@ def predict_in_batches(net, X, *, output=0, batch_size=PREDICT_BATCH_SIZE):
 
 
 # -- the estimator side ------------------------------------------------------------------
-class DeepHasherMixin:
+class DeepHasherMixin(ImageInputMixin):
     """Parameters and steps every deep hasher shares (mix in before :class:`BaseHasher`).
 
     Expects the parameters ``device``, ``verbose``, ``callbacks``,
-    ``validation_fraction`` and ``random_state``; after :meth:`_start_fit`,
-    ``device_`` holds the resolved device.
+    ``validation_fraction``, ``extractor`` and ``random_state``; after
+    :meth:`_start_fit`, ``device_`` holds the resolved device. The
+    ``extractor`` plumbing (images as ``X``, trainable blocks before the hash
+    network) is :class:`~skhash.estimators._image_network.ImageInputMixin`.
     """
 
     _deep_parameter_constraints: dict = {
+        "extractor": [HasMethods(["fit", "transform"]), None],
         "device": [str],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -566,8 +552,17 @@ class DeepHasherMixin:
     # The nets compute in float32: finite float64 features beyond its range are rejected.
     _compute_dtype: type[np.floating] | None = np.float32
 
-    def _make_net(self, module, criterion, *, seed, callbacks="default", **kwargs):
-        """:func:`make_net` with the hasher's device, verbosity, callbacks and split."""
+    def _make_net(
+        self, module, criterion, *, seed, callbacks="default", mean=None, input_name="X", **kwargs
+    ):
+        """:func:`make_net` with the hasher's device, verbosity, callbacks and split.
+
+        While blocks of the image network train, ``module`` becomes the head of
+        a :class:`~skhash.estimators._image_network.TrunkModule` (``mean``
+        subtracted from the pooled features, ``input_name`` the keyword of
+        the input).
+        """
+        module, kwargs = self._wrap_module(module, kwargs, mean=mean, input_name=input_name)
         return make_net(
             module,
             criterion,
@@ -593,9 +588,11 @@ class DeepHasherMixin:
         small or briefly trained fits that did not diverge.
         """
         n_samples = X.shape[0]
+        inputs = self._net_inputs(X)
+        self._end_fit()
         if n_samples < 2:
             return
-        embedding = self._project(X)
+        embedding = self._project(inputs)
         net = self.net_
         owner = net.progress_desc or type(self).__name__
         hint = f"Lower {net.divergence_hint}" if net.divergence_hint else "Check the parameters"

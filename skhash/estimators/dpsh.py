@@ -4,7 +4,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval
 
-from .._typing import RandomStateLike
+from .._typing import Extractor, RandomStateLike
 from ._supervised import SupervisedNetHasher
 from ._supervised_modules import DPSHLoss
 
@@ -47,6 +47,14 @@ class DPSHHasher(SupervisedNetHasher):
         Extra skorch callbacks of the training (deep-copied at ``fit``).
     validation_fraction : float in (0, 1) or None, default=None
         Fraction of the training samples held out to log a validation loss.
+    extractor : ImageFeatureExtractor or None, default=None
+        ``None``: ``X`` is features. An
+        :class:`~skhash.features.ImageFeatureExtractor`: ``X`` is images (file
+        paths or ``uint8`` arrays) at ``fit`` and ``transform``; the
+        extractor's ``trainable_blocks`` last blocks of the image network
+        train with the hash network (``0``: the frozen features, cached), and
+        the frozen part's outputs are cached on disk. Cloned at ``fit``
+        (``extractor_``); see the user guide's end-to-end page.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -67,6 +75,8 @@ class DPSHHasher(SupervisedNetHasher):
     mean_ : ndarray of shape (n_features,) or None
         The training features' mean, subtracted from every input; ``None``
         when ``center=False``.
+    extractor_ : ImageFeatureExtractor or None
+        The fitted clone of ``extractor``.
     device_ : str
         The torch device used.
     n_features_in_ : int
@@ -146,6 +156,7 @@ class DPSHHasher(SupervisedNetHasher):
         center: bool = True,
         callbacks: list | None = None,
         validation_fraction: float | None = None,
+        extractor: Extractor = None,
         device: str = "auto",
         random_state: RandomStateLike = None,
         verbose: int = 0,
@@ -161,6 +172,7 @@ class DPSHHasher(SupervisedNetHasher):
         self.center = center
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
+        self.extractor = extractor
         self.device = device
         self.verbose = verbose
 

@@ -11,7 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._typing import ArrayLike, RandomStateLike
+from .._typing import ArrayLike, Extractor, RandomStateLike
 from ..codes import pack_codes
 from ._base import BaseHasher, _check_random_state
 from ._dstdh_solver import (
@@ -239,6 +239,14 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         the solver's codes of the held-out rows, which callbacks such as
         ``EarlyStopping`` monitor. The discrete solver still learns codes for
         every row. None: no split.
+    extractor : ImageFeatureExtractor or None, default=None
+        ``None``: ``X`` is features. An
+        :class:`~skhash.features.ImageFeatureExtractor`: ``X`` is images (file
+        paths or ``uint8`` arrays) at ``fit`` and ``transform``; the
+        extractor's ``trainable_blocks`` last blocks of the image network
+        train with the hash network (``0``: the frozen features, cached), and
+        the frozen part's outputs are cached on disk. Cloned at ``fit``
+        (``extractor_``); see the user guide's end-to-end page.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     verbose : int, default=0
@@ -273,6 +281,8 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         Anchor kernel width used.
     hyperedge_sigma_ : float or None
         Hyperedge kernel width used (``None`` without tags).
+    extractor_ : ImageFeatureExtractor or None
+        The fitted clone of ``extractor``.
     device_ : str
         Torch device used.
     n_features_in_ : int
@@ -399,6 +409,7 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         threshold: str = "zero",
         callbacks: list | None = None,
         validation_fraction: float | None = None,
+        extractor: Extractor = None,
         device: str = "auto",
         verbose: int = 0,
         random_state: RandomStateLike = None,
@@ -436,6 +447,7 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         self.threshold = threshold
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
+        self.extractor = extractor
         self.device = device
         self.verbose = verbose
 
@@ -448,6 +460,8 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Image features. NaN and infinite values are rejected.
+            With an ``extractor``: the images (file paths, or a ``uint8``
+            array of shape (n_samples, height, width, 3)).
         y : None
             Ignored (labels are never used for training).
         tags : {array-like, sparse matrix} of shape (n_samples, n_tags), default=None
@@ -573,16 +587,17 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
         self.net_ = self._build_net(n_features, seed)
         self.objective_ = []
         Hx = Z  # before the network is trained, the consistency target is ITQ
+        inputs = self._net_inputs(X)  # the frozen outputs of the images while blocks train
         with torch_rng(seed, self.device_):
             self.net_.initialize()
-            out = self._forward(X[:2])
+            out = self._forward(inputs[:2])
             if out.shape != (min(2, n_samples), self.n_bits):
                 raise ValueError(
                     f"module must map (batch, {n_features}) features to (batch, "
                     f"{self.n_bits}) outputs; got output shape {out.shape} for "
                     f"input shape {X[:2].shape}."
                 )
-            module_takes_tags = tags is not None and _accepts(self.net_.module_.forward, "tags")
+            module_takes_tags = tags is not None and _accepts(self._hash_module().forward, "tags")
             if verbose:
                 self._log(_OBJECTIVE_NOTE)
             for round_ in range(self.n_rounds):
@@ -615,10 +630,10 @@ class DSTDHHasher(DeepHasherMixin, BaseHasher):
                 self.objective_.append(objectives)
                 self._log(f"{stage} training the hash network for {self.max_epochs} epochs")
                 extra = {"tags": tags} if module_takes_tags else {}
-                dataset = ArrayDataset(X, Z, **extra)
+                dataset = ArrayDataset(inputs, Z, **extra)
                 if self.max_epochs > 0:
                     self.net_.partial_fit(dataset, None)
-                Hx = self._forward(X)
+                Hx = self._forward(inputs)
                 if round_ + 1 < self.n_rounds:
                     Z = sign_pm1(Hx)
         self.threshold_ = Hx.mean(axis=0) if self.threshold == "mean" else np.zeros(self.n_bits)

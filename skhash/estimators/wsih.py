@@ -1,5 +1,6 @@
 """Webly supervised image hashing (WSIH) with a lightweight semantic transfer network."""
 
+import os
 from numbers import Integral, Real
 from typing import Any
 
@@ -9,7 +10,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _assert_all_finite, check_array, check_memory, column_or_1d
 
-from .._typing import ArrayLike, RandomStateLike
+from .._typing import ArrayLike, Extractor, RandomStateLike
 from ._base import BaseHasher, _check_random_state
 from ._torch import (
     PREDICT_BATCH_SIZE,
@@ -46,9 +47,12 @@ class WebSet:
 
     Parameters
     ----------
-    X : array-like of shape (n_web_samples, n_features)
+    X : array-like of shape (n_web_samples, n_features), or images
         Features of the web images, extracted as those of the target images:
-        a dense numeric 2-D array of at least 4 rows.
+        a dense numeric 2-D array of at least 4 rows. Or, for a hasher with
+        an ``extractor``, the web images themselves (a list of file paths or
+        a ``uint8`` array of shape (n_web_samples, height, width, 3)): their
+        frozen features are then computed (and cached) by the extractor.
     y : array-like of shape (n_web_samples,)
         The concept of each web image (integers or strings): the weak labels,
         one a sample (a column vector of shape (n_web_samples, 1) is
@@ -81,6 +85,9 @@ class WebSet:
                 "web_set X is required: the features of the web images, an array of shape "
                 "(n_web_samples, n_features)."
             )
+        if _holds_images(X):
+            cls._check_labels(len(X), y)
+            return
         if hasattr(X, "toarray"):
             raise TypeError("web_set X must be a dense array of features, got a sparse matrix.")
         X_array = np.asarray(X)
@@ -95,9 +102,14 @@ class WebSet:
                 "web_set X must be a 2-D array of shape (n_web_samples, n_features), got a "
                 f"{X_array.ndim}-D array of shape {X_array.shape}{hint}."
             )
-        if X_array.shape[0] < cls._MIN_SAMPLES:
+        cls._check_labels(X_array.shape[0], y)
+
+    @classmethod
+    def _check_labels(cls, n_samples, y):
+        """The number of web samples and the shape of the labels."""
+        if n_samples < cls._MIN_SAMPLES:
             raise ValueError(
-                f"web_set has {X_array.shape[0]} samples; WSIH needs at least "
+                f"web_set has {n_samples} samples; WSIH needs at least "
                 f"{cls._MIN_SAMPLES} (two concepts of two samples each)."
             )
         if y is None:
@@ -110,9 +122,9 @@ class WebSet:
                 "web_set y must be 1-D: one concept label (an int or a str) per web sample, "
                 f"got shape {np.shape(y)}; a one-hot matrix Y gives labels Y.argmax(axis=1)."
             )
-        if y_shape[0] != X_array.shape[0]:
+        if y_shape[0] != n_samples:
             raise ValueError(
-                f"web_set X has {X_array.shape[0]} samples but web_set y has {y_shape[0]} "
+                f"web_set X has {n_samples} samples but web_set y has {y_shape[0]} "
                 "labels; they must match."
             )
 
@@ -124,6 +136,17 @@ class WebSet:
         if len(shape) == 2:
             return f"WebSet(n_samples={shape[0]}, n_features={shape[1]})"
         return f"WebSet(X of shape {shape})"
+
+
+def _holds_images(X):
+    """Whether the web set's ``X`` is images: a ``uint8`` NHWC array or a list of paths."""
+    if isinstance(X, np.ndarray):
+        return X.ndim == 4 and X.dtype == np.uint8
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(isinstance(v, (str, os.PathLike)) for v in X)
+    )
 
 
 def _fit_prototype_network(
@@ -311,6 +334,14 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         callbacks such as ``EarlyStopping`` monitor it. The held-out rows
         do not train the networks (stage 1's prototypes still average the
         whole web set). None: no split, every row trains.
+    extractor : ImageFeatureExtractor or None, default=None
+        ``None``: ``X`` is features. An
+        :class:`~skhash.features.ImageFeatureExtractor`: ``X`` is images (file
+        paths or ``uint8`` arrays) at ``fit`` and ``transform``; the
+        extractor's ``trainable_blocks`` last blocks of the image network
+        train with the hash network (``0``: the frozen features, cached), and
+        the frozen part's outputs are cached on disk. Cloned at ``fit``
+        (``extractor_``); see the user guide's end-to-end page.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -336,6 +367,8 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
     net_ : skorch.NeuralNet
         The trained stage-2 network; ``net_.history`` holds its per-epoch
         losses.
+    extractor_ : ImageFeatureExtractor or None
+        The fitted clone of ``extractor``.
     device_ : str
         The torch device used.
     n_features_in_ : int
@@ -447,6 +480,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         callbacks: list | None = None,
         stage1_callbacks: list | None = None,
         validation_fraction: float | None = None,
+        extractor: Extractor = None,
         device: str = "auto",
         random_state: RandomStateLike = None,
         verbose: int = 0,
@@ -475,6 +509,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         self.callbacks = callbacks
         self.stage1_callbacks = stage1_callbacks
         self.validation_fraction = validation_fraction
+        self.extractor = extractor
         self.device = device
         self.verbose = verbose
 
@@ -486,6 +521,8 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Unlabelled target features. NaN and infinite values are rejected.
+            With an ``extractor``: the images (file paths, or a ``uint8``
+            array of shape (n_samples, height, width, 3)).
         y : None
             Ignored; the only labels are the web set's.
 
@@ -528,6 +565,7 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
                 divergence_hint=f"stage2_lr ({self.stage2_lr:g}) or the stage-2 loss weights "
                 f"({weights})",
                 progress_desc="WSIHHasher stage 2",
+                input_name="x",
                 module__n_features=X.shape[1],
                 module__hidden_sizes=self.hidden_sizes_,
                 module__n_bits=self.n_bits,
@@ -539,12 +577,16 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
                 criterion__reconstruction_weight=self.reconstruction_weight,
             )
             self.net_.initialize()
-            module = self.net_.module_
+            module = self._hash_module()
             if self.parameter_transfer:
                 transferred = {k: v for k, v in state.items() if not k.startswith("classifier.")}
                 module.load_state_dict(transferred, strict=False)
-            dataset = ArrayDataset(X, device=self.device_, input_name="x")
-            if module.n_frozen:
+            # while blocks train, the losses' features are the frozen ones (fixed targets)
+            targets = X if self._fine_tuned() else None
+            dataset = ArrayDataset(
+                self._net_inputs(X), targets, device=self.device_, input_name="x"
+            )
+            if module.n_frozen and not self._fine_tuned():
                 # The frozen layers are a fixed function of X: run them once, not every epoch.
                 with torch.no_grad():
                     dataset.extra["frozen"] = torch.cat(
@@ -606,6 +648,14 @@ class WSIHHasher(DeepHasherMixin, BaseHasher):
                 f"web_set must be a WebSet or a tuple (X_web, y_web); got a tuple of "
                 f"{len(self.web_set)} items."
             )
+        if _holds_images(X_web):
+            if getattr(self, "extractor_", None) is None:
+                raise ValueError(
+                    "web_set X holds images, which needs an extractor: pass "
+                    "extractor=ImageFeatureExtractor(...) (the target X are then images too), "
+                    "or give the web images' features."
+                )
+            X_web = self._image_features(X_web, "web_set X")
         X_web = check_array(
             X_web, dtype=[np.float64, np.float32], input_name="web_set X", ensure_min_samples=4
         )
