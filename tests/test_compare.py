@@ -128,3 +128,115 @@ def test_the_committed_results_file_still_loads_and_prints(capsys):
     assert "| DSTDH | features + tags |" in out and "| WSIH | web set |" in out
     with pytest.raises(SystemExit):  # fitting needs the datasets' folders
         main(["compare", "--settings", "social"])
+
+
+# -- the supervised setting ------------------------------------------------------------------
+def test_supervised_rows_are_the_issues_list():
+    rows = _compare.methods_of("supervised")
+    assert rows == [
+        "ITQ", "DSTDH", "WSIH", "CCA-ITQ (labels)", "SDH", "DPSH", "HashNet", "DSH", "CSQ",
+        "OrthoHash",
+    ]  # fmt: skip
+    assert _compare.method_kind("CCA-ITQ (labels)") == "labels"
+    assert _compare.method_kind("CCA-ITQ") == "tags"  # the social setting's CCA-ITQ
+    # naming the registry method selects its supervised row
+    assert _compare.methods_of("supervised", ["CCA-ITQ", "DPSH"]) == ["CCA-ITQ (labels)", "DPSH"]
+    assert "CCA-ITQ (labels)" not in _compare.methods_of("social")
+    assert _compare.data_home_of("cifar10:cifar10-2") == "cifar10"
+    assert _compare.data_home_of("mirflickr25k") == "mirflickr25k"
+
+
+def test_cca_itq_with_labels_as_its_second_view_is_its_fit_on_y():
+    """The supervised row fits CCA-ITQ on ``tags`` = the label indicator: the codes of fit(X, y)."""
+    from skhash import CCAITQHasher
+
+    data = load_digits_benchmark(random_state=0)
+    labelled = _compare._with_labels_as_second_view(data)
+    assert labelled.tags.shape == (len(data.y_train), 10)
+    on_y = CCAITQHasher(n_bits=8, random_state=0).fit(data.X_train, data.y_train)
+    on_tags = CCAITQHasher(n_bits=8, random_state=0).fit(data.X_train, tags=labelled.tags)
+    assert (on_y.transform(data.X_query) == on_tags.transform(data.X_query)).all()
+    assert data.tags.shape[1] == 30  # the original Bunch keeps its tags
+
+
+def test_supervised_setting_stores_rows_under_their_dataset_and_row_names(
+    digits_as_datasets, tmp_path
+):
+    fits, path = digits_as_datasets, tmp_path / "results.json"
+    results = _compare.run_comparison(
+        ["supervised"],
+        data_homes={},
+        results_path=path,
+        methods=["ITQ", "CCA-ITQ", "SDH"],
+        bits=(8, 16),
+        random_states=(0,),
+        datasets=["cifar10:cifar10-1", "mirflickr25k"],
+        verbose=0,
+    )
+    assert set(results) == {
+        f"{d}|{m}|{b}|0"
+        for d in ("cifar10:cifar10-1", "mirflickr25k")
+        for m in ("ITQ", "CCA-ITQ (labels)", "SDH")
+        for b in (8, 16)
+    }
+    assert ("CCA-ITQ", 8, 0) in fits  # the registry method ran
+    # CCA-ITQ learns at most one direction per label: 16 bits from 10 digits is skipped,
+    # stored with its reason and shown as n/a
+    skipped = results["mirflickr25k|CCA-ITQ (labels)|16|0"]
+    assert skipped["skipped"] and "at most 10 bits" in skipped["reason"]
+    assert results["mirflickr25k|CCA-ITQ (labels)|8|0"]["mAP"] > 0
+    table = _compare.comparison_tables(
+        results, ["supervised"], methods=["ITQ", "CCA-ITQ", "SDH"], bits=(8, 16),
+        random_states=(0,),
+    )  # fmt: skip
+    assert "### supervised: CIFAR-10, protocol cifar10-1 (" in table
+    assert "### supervised: CIFAR-10, protocol cifar10 (" not in table  # not filled
+    assert "| CCA-ITQ (labels) | features + labels | " in table
+    cca = [line for line in table.splitlines() if line.startswith("| CCA-ITQ (labels) |")]
+    assert len(cca) == 2  # one a dataset; its 16-bit mAP, mAP@1000 and fit cells are n/a
+    assert all(line.count("| n/a") == 3 and line.endswith("| n/a |") for line in cca)
+    fits.clear()
+    _compare.run_comparison(
+        ["supervised"], data_homes={}, results_path=path, methods=["ITQ", "CCA-ITQ", "SDH"],
+        bits=(8, 16), random_states=(0,), datasets=["cifar10:cifar10-1", "mirflickr25k"],
+        verbose=0,
+    )  # fmt: skip
+    assert fits == []  # resumed: everything, the skipped lengths included, is stored
+
+
+def test_supervised_cli_needs_only_the_folders_of_the_datasets_asked(capsys):
+    from skhash.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--settings", "supervised", "--datasets", "cifar10:cifar10"])
+    assert "--cifar10-home is required" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "--settings", "supervised", "--datasets", "cifar10:cifar10-7"])
+
+
+def test_a_diverged_fit_is_stored_and_shown_not_raised(digits_as_datasets, tmp_path, monkeypatch):
+    from skhash.exceptions import DivergedFitError
+
+    run = runner.run_benchmark
+
+    def diverging(data, **kwargs):
+        if kwargs["methods"] == ["DSH"]:
+            raise DivergedFitError("Training DSHHasher diverged in epoch 3: lower lr")
+        return run(data, **kwargs)
+
+    monkeypatch.setattr(runner, "run_benchmark", diverging)
+    path = tmp_path / "results.json"
+    kwargs = dict(
+        data_homes={}, results_path=path, methods=["ITQ", "DSH"], bits=(8,),
+        random_states=(0,), datasets=["mirflickr25k"], verbose=0,
+    )  # fmt: skip
+    results = _compare.run_comparison(["supervised"], **kwargs)
+    row = results["mirflickr25k|DSH|8|0"]
+    assert row["diverged"] and "epoch 3" in row["reason"] and not _compare.is_fitted(row)
+    assert results["mirflickr25k|ITQ|8|0"]["mAP"] > 0
+    table = _compare.comparison_tables(
+        results, ["supervised"], methods=["ITQ", "DSH"], bits=(8,), random_states=(0,)
+    )
+    assert "| DSH | features + labels | diverged | diverged | diverged |" in table
+    monkeypatch.setattr(runner, "run_benchmark", lambda *a, **k: pytest.fail("refitted"))
+    _compare.run_comparison(["supervised"], **kwargs)  # resumed: the failure is a result

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import skhash_supervised_results as _supervised
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
@@ -48,7 +49,13 @@ def benchmark_registry():
 
 
 def method_kind(method):
-    """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``, from the registry."""
+    """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``, from the registry.
+
+    A row of the supervised comparison named ``"<method> (labels)"`` (CCA-ITQ
+    fitted on the labels) learns from labels.
+    """
+    if method.endswith(" (labels)"):
+        return "labels"
     learns_from = benchmark_registry()[method].learns_from.lower()
     for keyword, kind in (("web", "web set"), ("tag", "tags"), ("label", "labels")):
         if keyword in learns_from:
@@ -122,34 +129,57 @@ def digits_table(name="digits_results.json"):
 
 # -- python -m skhash compare --------------------------------------------------
 COMPARE_COLUMNS = (("mAP", "mAP", 4), ("mAP@1000", "mAP@1000", 4), ("fit_s", "fit s", 1))
-LEARNS_FROM_SHOWN = {"unsupervised": "features", "tags": "features + tags", "web set": "web set"}
+LEARNS_FROM_SHOWN = {
+    "unsupervised": "features",
+    "tags": "features + tags",
+    "web set": "web set",
+    "labels": "features + labels",
+}
 
 
 def _compare_rows(name="compare_results.json"):
     return [r for r in load(name)["results"].values() if not r.get("skipped")]
 
 
-def compare_table(dataset, name="compare_results.json"):
-    """The comparison of ``python -m skhash compare`` on ``dataset``: mean ± std over seeds."""
-    rows = [r for r in _compare_rows(name) if r["dataset"] == dataset]
+def compare_table(dataset, name="compare_results.json", order=None):
+    """The comparison of ``python -m skhash compare`` on ``dataset``: mean ± std over seeds.
+
+    Rows in the registry's order, or in ``order`` (a sequence of row names).
+    A code length a method cannot learn there (stored as skipped) is ``n/a``;
+    a fit that diverged is left out of the mean and counted, ``diverged`` when
+    every random state did.
+    """
+    stored = [r for r in load(name)["results"].values() if r["dataset"] == dataset]
+    rows = [r for r in stored if not (r.get("skipped") or r.get("diverged"))]
+    skipped = {(r["method"], r["n_bits"]) for r in stored if r.get("skipped")}
+    diverged = {}
+    for r in stored:
+        if r.get("diverged"):
+            diverged[r["method"], r["n_bits"]] = diverged.get((r["method"], r["n_bits"]), 0) + 1
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["n_bits"]), []).append(row)
-    bits = sorted({b for _, b in groups})
+    bits = sorted({r["n_bits"] for r in stored})
     header = ["method", "learns from"]
     for _, title, _ in COMPARE_COLUMNS:
         header += [f"{title} {b}" for b in bits]
+    seeds = max((len(g) for g in groups.values()), default=0)  # a cell with fewer says so
+    methods = {r["method"] for r in stored}
+    ordered = _method_order(methods) if order is None else [m for m in order if m in methods]
     table = []
-    for method in _method_order({m for m, _ in groups}):
+    for method in ordered:
         line = [method, LEARNS_FROM_SHOWN.get(method_kind(method), method_kind(method))]
         for column, _, digits in COMPARE_COLUMNS:
             for b in bits:
                 group = groups.get((method, b))
-                line.append(
-                    "n/a"
-                    if group is None
-                    else _mean_std([r[column] for r in group], digits, len(group) > 1)
-                )
+                failed = diverged.get((method, b))
+                if group is None:  # n/a: cannot learn that length; -: not measured
+                    line.append("diverged" if failed else "n/a" if (method, b) in skipped else "-")
+                else:
+                    text = _mean_std([r[column] for r in group], digits, len(group) > 1)
+                    if len(group) < seeds:
+                        text += f" ({len(group)} seed{'s' if len(group) > 1 else ''})"
+                    line.append(text + (f" ({failed} diverged)" if failed else ""))
         table.append(line)
     return Table(header, table)
 
@@ -221,6 +251,48 @@ def learning_curve_variants_table(name="learning_curve_tuning.json"):
         line.append(", ".join(str(r["random_state"]) for r in group))
         table.append(line)
     return Table(header, table)
+
+
+# -- python -m skhash compare --settings supervised ------------------------------
+# The computations are in skhash_supervised_results (one concept a module); here the
+# tables and texts read the file.
+SUPERVISED = "compare_supervised_results.json"
+
+
+def supervised_setting():
+    """``(rows, datasets)`` of the supervised setting (see :mod:`skhash_supervised_results`)."""
+    return _supervised.supervised_setting()
+
+
+def supervised_table(dataset, name=SUPERVISED):
+    """The supervised comparison on ``dataset`` (``"cifar10:cifar10"``, ..., ``"mirflickr25k"``)."""
+    return compare_table(dataset, name, order=_supervised.supervised_setting()[0])
+
+
+def supervised_gaps(name=SUPERVISED):
+    """:func:`skhash_supervised_results.gaps` of the results file ``name``."""
+    return _supervised.gaps(load(name)["results"])
+
+
+def supervised_gaps_table(name=SUPERVISED):
+    """How far DSTDH and WSIH are from the best supervised row, per dataset and length."""
+    return Table(*_supervised.gaps_table(load(name)["results"]))
+
+
+def supervised_summary(name=SUPERVISED):
+    """The supervised setting's answer in words (reStructuredText), every number from the file."""
+    return _supervised.summary(load(name)["results"])
+
+
+def supervised_readme_lines(name=SUPERVISED):
+    """The README's table of the supervised setting (Markdown lines)."""
+    return _supervised.readme_lines(load(name)["results"])
+
+
+#: Texts rendered by ``.. results-text:: name``: name -> (results file, function).
+TEXTS: dict[str, tuple[str, Callable[[], str]]] = {
+    "supervised-summary": (SUPERVISED, supervised_summary),
+}
 
 
 # -- the papers' claims, decided from the comparison ----------------------------
@@ -309,7 +381,7 @@ CLAIMS = (
         for dataset in ("mirflickr25k", "cifar10")
     ),
 )
-DATASET_NAMES = {"mirflickr25k": "MIRFlickr-25K", "cifar10": "CIFAR-10"}
+DATASET_NAMES = _supervised.DATASET_NAMES
 
 
 def claim_verdicts(name="compare_results.json"):
@@ -423,6 +495,14 @@ TABLES: dict[str, tuple[str, Callable[[], Table]]] = {
     "learning-curve-128": ("learning_curve_results.json", lambda: learning_curve_table(128)),
     "learning-curve-variants": ("learning_curve_tuning.json", learning_curve_variants_table),
     **{
+        f"supervised-{dataset.rpartition(':')[2]}": (
+            SUPERVISED,
+            lambda dataset=dataset: supervised_table(dataset),
+        )
+        for dataset in ("cifar10:cifar10", "cifar10:cifar10-1", "cifar10:cifar10-2", "mirflickr25k")
+    },
+    "supervised-gaps": (SUPERVISED, supervised_gaps_table),
+    **{
         name: (_file_of(name), _transcribed(_file_of(name)))
         for name in (
             "classical-mirflickr",
@@ -519,6 +599,10 @@ def _directives():
             if name not in TABLES:
                 raise self.error(f"unknown results table {name!r}; choose among {list(TABLES)}")
             table = TABLES[name][1]()
+            if not table.rows:  # a run still to make (e.g. a long protocol)
+                text = f"No results yet in ``benchmarks/{TABLES[name][0]}``."
+                inline, messages = self.state.inline_text(text, self.lineno)
+                return [nodes.paragraph("", "", *inline), *messages]
             node = nodes.table(classes=["skhash-results", f"skhash-results-{name}"])
             group = nodes.tgroup(cols=len(table.header))
             node += group
@@ -551,7 +635,23 @@ def _directives():
             inline, messages = self.state.inline_text(text, self.lineno)
             return [nodes.paragraph("", "", *inline, classes=["skhash-provenance"]), *messages]
 
-    return ResultsTable, ResultsProvenance
+    class ResultsText(Directive):
+        """``.. results-text:: name``: the paragraphs ``name`` of :data:`TEXTS`."""
+
+        required_arguments = 1
+
+        def run(self):
+            name = self.arguments[0]
+            if name not in TEXTS:
+                raise self.error(f"unknown results text {name!r}; choose among {list(TEXTS)}")
+            out, messages = [], []
+            for paragraph in TEXTS[name][1]().split("\n\n"):
+                inline, problems = self.state.inline_text(paragraph, self.lineno)
+                messages.extend(problems)
+                out.append(nodes.paragraph("", "", *inline))
+            return [*out, *messages]
+
+    return ResultsTable, ResultsProvenance, ResultsText
 
 
 def _results_pages(app, env, added, changed, removed):
@@ -560,8 +660,9 @@ def _results_pages(app, env, added, changed, removed):
 
 
 def setup(app):
-    table, source = _directives()
+    table, source, text = _directives()
     app.add_directive("results-table", table)
     app.add_directive("results-provenance", source)
+    app.add_directive("results-text", text)
     app.connect("env-get-outdated", _results_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -29,9 +29,12 @@ Examples
 
 from ._messages import UsageError
 from .datasets import (
+    CIFAR10_PROTOCOLS,
     DATASETS,
+    cifar10_protocol_split,
     load_benchmark,
     load_cifar10_benchmark,
+    load_cifar10_protocol,
     load_digits_benchmark,
     load_mirflickr_benchmark,
 )
@@ -48,6 +51,7 @@ from .results import (
 from .runner import evaluate, run, run_benchmark
 
 __all__ = [
+    "CIFAR10_PROTOCOLS",
     "COLUMNS",
     "DATASETS",
     "FAMILIES",
@@ -56,10 +60,12 @@ __all__ = [
     "BenchmarkResults",
     "Method",
     "UsageError",
+    "cifar10_protocol_split",
     "evaluate",
     "format_table",
     "load_benchmark",
     "load_cifar10_benchmark",
+    "load_cifar10_protocol",
     "load_digits_benchmark",
     "load_mirflickr_benchmark",
     "make_hasher",

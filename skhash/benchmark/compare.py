@@ -14,10 +14,26 @@ results (mean ± std over the random states):
    training images with their CIFAR-10N ``worse`` labels); the methods that
    learn from a web set get it, the unsupervised methods the features alone.
 
+3. ``supervised``: the setting of supervised hashing papers, to ask how far
+   weak supervision is from full supervision. CIFAR-10 under its three
+   protocols (:func:`~skhash.benchmark.datasets.cifar10_protocol_split`:
+   ``cifar10``, ``cifar10-1``, ``cifar10-2``) and MIRFlickr-25K with its 24
+   concepts as labels (the split of the social setting). Rows: the supervised
+   methods and CCA-ITQ with the training labels (``CCA-ITQ (labels)``, its
+   second view the label indicator matrix), ITQ as the unsupervised reference,
+   DSTDH and WSIH as the weakly supervised rows. On CIFAR-10 their signal is
+   the training images' CIFAR-10N ``worse`` labels (40% wrong): DSTDH's tags
+   are the one-hot ``worse`` label, WSIH's web set the training images with
+   their ``worse`` labels; on MIRFlickr-25K the tags and web set of the social
+   and webly settings. CIFAR-10N labels exist for the 50,000 training images
+   only, so ``cifar10`` and ``cifar10-1`` draw their training images from
+   those (the papers draw them from all 60,000).
+
 The data, the hashers and the run loop are those of the benchmark
-(``load_mirflickr_benchmark``, ``load_cifar10_benchmark``, ``make_hasher``,
-``run_benchmark``). A method learning from labels (a supervised method) is left
-out: neither paper's setting gives labels for training. Each (dataset, method,
+(``load_mirflickr_benchmark``, ``load_cifar10_benchmark``,
+``load_cifar10_protocol``, ``make_hasher``, ``run_benchmark``). A method
+learning from labels (a supervised method) enters the supervised setting only:
+neither weakly supervised paper's setting gives labels for training. Each (dataset, method,
 n_bits, random_state) result is stored in a JSON file as soon as it is measured,
 so a run can be interrupted and resumed, and methods added to the registry later
 are fitted without refitting the others. The two settings share the MIRFlickr-25K
@@ -29,15 +45,19 @@ import os
 import subprocess
 from pathlib import Path
 
+from sklearn.utils import Bunch
+
+from ..exceptions import DivergedFitError
 from . import runner
 from ._messages import log
-from .datasets import load_cifar10_benchmark, load_mirflickr_benchmark
+from .datasets import load_cifar10_benchmark, load_cifar10_protocol, load_mirflickr_benchmark
 from .registry import METHODS
 from .results import summarize
 
 __all__ = [
     "SETTINGS",
     "comparison_tables",
+    "is_fitted",
     "load_results",
     "method_kind",
     "methods_of",
@@ -45,29 +65,78 @@ __all__ = [
     "save_results",
 ]
 
+# setting -> its datasets, as (dataset, title); a dataset "home:protocol" reads the
+# folder of data_homes[home] (see ``data_home_of``)
 SETTINGS = {
     "social": (("mirflickr25k", "MIRFlickr-25K, user tags"),),
     "webly": (
         ("mirflickr25k", "MIRFlickr-25K, web set found by concept names in tags"),
         ("cifar10", "CIFAR-10, web set with CIFAR-10N 'worse' labels"),
     ),
+    "supervised": (
+        (
+            "cifar10:cifar10",
+            "CIFAR-10, protocol cifar10 (1,000 queries, 5,000 training images, 54,000 "
+            "database), weak signal: CIFAR-10N 'worse' labels",
+        ),
+        (
+            "cifar10:cifar10-1",
+            "CIFAR-10, protocol cifar10-1 (1,000 queries, 5,000 training images, 59,000 "
+            "database), weak signal: CIFAR-10N 'worse' labels",
+        ),
+        (
+            "cifar10:cifar10-2",
+            "CIFAR-10, protocol cifar10-2 (10,000 queries, 50,000 training = database "
+            "images), weak signal: CIFAR-10N 'worse' labels",
+        ),
+        ("mirflickr25k", "MIRFlickr-25K, 24 concepts as labels, weak signal: user tags, web set"),
+    ),
 }
 # What a setting gives each kind of method (see ``method_kind``).
 SETTING_KINDS = {"social": ("unsupervised", "tags"), "webly": ("unsupervised", "web set")}
+# The rows of the supervised setting: its own list, not every method of a kind.
+SUPERVISED_ROWS = (
+    "ITQ", "DSTDH", "WSIH", "CCA-ITQ (labels)", "SDH", "DPSH", "HashNet", "DSH", "CSQ",
+    "OrthoHash",
+)  # fmt: skip
+# A row that runs a registry method on the labels instead of its usual side input.
+LABEL_ROWS = {"CCA-ITQ (labels)": "CCA-ITQ"}
+
+
+def registry_name(row):
+    """The registry method a row of the tables runs (``"CCA-ITQ (labels)"`` -> ``"CCA-ITQ"``)."""
+    return LABEL_ROWS.get(row, row)
 
 
 def method_kind(method):
     """``"web set"``, ``"tags"``, ``"labels"`` or ``"unsupervised"``: what a method learns from.
 
-    Read from the ``learns_from`` field of its registry entry.
+    Read from the ``learns_from`` field of its registry entry (``"labels"`` for
+    the rows of ``LABEL_ROWS``).
     """
+    if method in LABEL_ROWS:
+        return "labels"
     return METHODS[method].side_input or "unsupervised"
 
 
 def methods_of(setting, methods=None):
-    """The registry's methods (or those of ``methods``) that apply to ``setting``, in order."""
+    """The rows of ``setting`` (of the registry's methods, or those of ``methods``), in order.
+
+    In the supervised setting, naming a registry method (``"CCA-ITQ"``)
+    selects its row (``"CCA-ITQ (labels)"``).
+    """
+    if setting == "supervised":
+        return [r for r in SUPERVISED_ROWS if methods is None or registry_name(r) in methods]
     names = METHODS if methods is None else methods
     return [m for m in names if method_kind(m) in SETTING_KINDS[setting]]
+
+
+def data_home_of(dataset):
+    """The key of ``data_homes`` whose folder ``dataset`` reads.
+
+    ``"cifar10:cifar10-1"`` (dataset ``cifar10``, protocol ``cifar10-1``) reads ``"cifar10"``.
+    """
+    return dataset.split(":")[0]
 
 
 def result_key(dataset, method, n_bits, random_state):
@@ -105,19 +174,28 @@ def source_commit():
 
 
 def _load_data(dataset, data_homes, random_state, cache_dir, verbose, image_size=128):
-    if data_homes.get(dataset) is None:
-        raise ValueError(f"data_homes has no folder for the dataset {dataset!r}.")
+    home = data_home_of(dataset)
+    if data_homes.get(home) is None:
+        raise ValueError(f"data_homes has no folder for the dataset {home!r}.")
+    kwargs = dict(random_state=random_state, cache_dir=cache_dir, verbose=verbose)
     if dataset == "mirflickr25k":
-        return load_mirflickr_benchmark(
-            data_homes[dataset],
-            random_state=random_state,
-            image_size=image_size,
-            cache_dir=cache_dir,
-            verbose=verbose,
-        )
-    return load_cifar10_benchmark(
-        data_homes[dataset], random_state=random_state, cache_dir=cache_dir, verbose=verbose
-    )
+        return load_mirflickr_benchmark(data_homes[home], image_size=image_size, **kwargs)
+    if ":" in dataset:
+        return load_cifar10_protocol(data_homes[home], dataset.split(":")[1], **kwargs)
+    return load_cifar10_benchmark(data_homes[home], **kwargs)
+
+
+def _with_labels_as_second_view(data):
+    """``data`` whose ``tags`` are the training labels (the label indicator matrix).
+
+    ``CCAITQHasher.fit(X, tags=T)`` with ``T`` the indicator of ``y`` learns
+    what ``fit(X, y)`` learns (both form the same matrix), and the registry's
+    code-length limit of CCA-ITQ then reads the number of labels.
+    """
+    from ..estimators._labels import label_indicator
+
+    labels = label_indicator(data.y_train, data.X_train.shape[0])
+    return Bunch(**{**data, "tags": labels})
 
 
 def run_comparison(
@@ -128,6 +206,7 @@ def run_comparison(
     methods=None,
     bits=(16, 32, 64),
     random_states=(0, 1, 2),
+    datasets=None,
     cache_dir=None,
     verbose=1,
     image_size=128,
@@ -136,7 +215,7 @@ def run_comparison(
 
     Parameters
     ----------
-    settings : sequence of {"social", "webly"}
+    settings : sequence of {"social", "webly", "supervised"}
         The paper settings to fill.
     data_homes : dict
         ``{"mirflickr25k": path, "cifar10": path}``: the datasets' folders.
@@ -146,6 +225,9 @@ def run_comparison(
         Registry methods to run (default: all that apply to each setting).
     bits, random_states : sequence of int
         Code lengths and random states (each draws the split and seeds the hasher).
+    datasets : sequence of str or None
+        Datasets of the settings to fill (``SETTINGS``' names, e.g.
+        ``"cifar10:cifar10-2"``); default: all of them.
     image_size : int, default=128
         Input side (pixels) of MIRFlickr-25K's features (CIFAR-10's stay at
         96). Stored in each MIRFlickr-25K row; a results file holding rows of
@@ -162,6 +244,8 @@ def run_comparison(
     todo = {}  # (dataset, random_state) -> [(method, n_bits)], in order
     for setting in settings:
         for dataset, _ in SETTINGS[setting]:
+            if datasets is not None and dataset not in datasets:
+                continue
             for random_state in random_states:
                 for n_bits in bits:
                     for method in methods_of(setting, methods):
@@ -172,15 +256,32 @@ def run_comparison(
                             pending.append((method, n_bits))
     for (dataset, random_state), pending in todo.items():
         data = _load_data(dataset, data_homes, random_state, cache_dir, verbose, image_size)
+        labelled = None
         for method, n_bits in pending:
             log(verbose, f"{dataset}, random_state={random_state}:")
-            rows, _ = runner.run_benchmark(
-                data, methods=[method], bits=[n_bits], random_state=random_state, verbose=verbose
-            )
+            if method in LABEL_ROWS:
+                labelled = labelled or _with_labels_as_second_view(data)
+            skipped = []
+            try:
+                rows, _ = runner.run_benchmark(
+                    labelled if method in LABEL_ROWS else data,
+                    methods=[registry_name(method)],
+                    bits=[n_bits],
+                    random_state=random_state,
+                    verbose=verbose,
+                    skipped=skipped,
+                )
+            except DivergedFitError as error:
+                # a fit that failed is a result too: stored (and shown) as diverged, with the
+                # error, so that a rerun does not try again
+                log(verbose, f"{method} {n_bits} bits: diverged: {error}")
+                rows = [{"n_bits": n_bits, "diverged": True, "reason": str(error)}]
             # no row: a code length the method cannot give on this dataset (logged); stored
-            # as skipped so that a rerun does not try again
-            row = rows[0] if rows else {"method": method, "n_bits": n_bits, "skipped": True}
-            row.update(dataset=dataset, random_state=random_state, commit=commit)
+            # as skipped, with the reason, so that a rerun does not try again
+            row = rows[0] if rows else {"n_bits": n_bits, "skipped": True}
+            if skipped:
+                row["reason"] = skipped[0]["reason"]
+            row.update(method=method, dataset=dataset, random_state=random_state, commit=commit)
             if dataset == "mirflickr25k":
                 row["image_size"] = image_size
             results[result_key(dataset, method, n_bits, random_state)] = row
@@ -188,7 +289,17 @@ def run_comparison(
     return results
 
 
-KINDS_SHOWN = {"unsupervised": "features", "tags": "features + tags", "web set": "web set"}
+def is_fitted(row):
+    """Whether a stored row has metrics (not a skipped code length, not a diverged fit)."""
+    return not (row.get("skipped") or row.get("diverged"))
+
+
+KINDS_SHOWN = {
+    "unsupervised": "features",
+    "tags": "features + tags",
+    "web set": "web set",
+    "labels": "features + labels",
+}
 
 
 def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), random_states=None):
@@ -203,15 +314,17 @@ def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), ran
     for setting in settings:
         for dataset, title in SETTINGS[setting]:
             summary = {}
-            rows = [
+            stored = [
                 r
                 for r in results.values()
                 if r["dataset"] == dataset
-                and not r.get("skipped")
                 and (random_states is None or r["random_state"] in random_states)
             ]
-            for row in summarize(rows):
+            for row in summarize([r for r in stored if is_fitted(r)]):
                 summary[row["method"], row["n_bits"]] = row
+            for row in stored:
+                if not is_fitted(row) and (row["method"], row["n_bits"]) not in summary:
+                    summary[row["method"], row["n_bits"]] = row
             names = [
                 m for m in methods_of(setting, methods) if any((m, b) in summary for b in bits)
             ]
@@ -234,6 +347,10 @@ def comparison_tables(results, settings, *, methods=None, bits=(16, 32, 64), ran
 def _cell(row, column, digits, random_states):
     if row is None:
         return "-"
+    if row.get("skipped"):
+        return "n/a"  # a code length the method cannot learn here
+    if row.get("diverged"):
+        return "diverged"  # on every random state measured
     text = f"{row[column]:.{digits}f}"
     n = len(row["random_states"])
     if n > 1:

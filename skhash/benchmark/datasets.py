@@ -20,7 +20,10 @@ from ._messages import UsageError, log
 __all__ = [
     "DATASETS",
     "load_benchmark",
+    "CIFAR10_PROTOCOLS",
+    "cifar10_protocol_split",
     "load_cifar10_benchmark",
+    "load_cifar10_protocol",
     "load_digits_benchmark",
     "load_mirflickr_benchmark",
 ]
@@ -178,6 +181,14 @@ def load_mirflickr_benchmark(
     )
 
 
+def _one_hot_tags(labels, n_classes):
+    """Tags simulated from noisy labels: one tag a image, the name of its label (CSR, uint8)."""
+    return sp.csr_array(
+        (np.ones(len(labels), dtype=np.uint8), (np.arange(len(labels)), labels)),
+        shape=(len(labels), n_classes),
+    )
+
+
 def _first_per_class(target, n_classes, n):
     return np.concatenate([np.flatnonzero(target == k)[:n] for k in range(n_classes)])
 
@@ -223,11 +234,7 @@ def load_cifar10_benchmark(
     target = ~is_web
     # Tags for DSTDH are simulated: the class name, as a user might tag a photo,
     # taken from the CIFAR-10N "worse" annotation (40% wrong).
-    noisy = train.noisy_target[train_idx][target]
-    tags = sp.csr_array(
-        (np.ones(len(noisy), dtype=np.uint8), (np.arange(len(noisy)), noisy)),
-        shape=(len(noisy), n_classes),
-    )
+    tags = _one_hot_tags(train.noisy_target[train_idx][target], n_classes)
     return Bunch(
         X_train=X_train_all[target],
         y_train=train.target[train_idx][target],
@@ -247,6 +254,154 @@ def load_cifar10_benchmark(
             f"database and training set; WSIH web set: {is_web.sum()} other training images "
             "with CIFAR-10N 'worse' labels (40% wrong); DSTDH tags SIMULATED as the one "
             "'worse' label of each image; EfficientNet-Lite0 features at 96 px"
+        ),
+    )
+
+
+#: The CIFAR-10 protocols of supervised hashing papers (``compare --settings supervised``).
+CIFAR10_PROTOCOLS = ("cifar10", "cifar10-1", "cifar10-2")
+
+
+def _draw_per_class(rng, candidates, target, n_classes, n, name):
+    """``n`` random indices of each class among ``candidates``, sorted."""
+    drawn = []
+    for k in range(n_classes):
+        pool = candidates[target[candidates] == k]
+        if len(pool) < n:
+            raise ValueError(f"{name}={n} exceeds the {len(pool)} candidate images of class {k}.")
+        drawn.append(rng.choice(pool, size=n, replace=False))
+    return np.sort(np.concatenate(drawn))
+
+
+def cifar10_protocol_split(
+    train_target, test_target, protocol, *, random_state=0, n_query_per_class=100,
+    n_train_per_class=500,
+):  # fmt: skip
+    """Query, training and database indices of a CIFAR-10 protocol.
+
+    The images are numbered test first, then train: index ``i <
+    len(test_target)`` is test image ``i``, index ``len(test_target) + j`` is
+    training image ``j`` (both in the order of :func:`skhash.datasets.load_cifar10n`).
+
+    - ``"cifar10"``: ``n_query_per_class`` queries of each class drawn from all
+      images; ``n_train_per_class`` training images of each class drawn from the
+      *training* images that are not queries; the other images are the database
+      (60,000 images: 1,000 queries, 5,000 training, 54,000 database).
+    - ``"cifar10-1"``: the same queries; every other image is in the database
+      (59,000); the training images are drawn from its training images.
+    - ``"cifar10-2"``: the test images are the queries, the training images are
+      both the training set and the database.
+
+    Departure from DeepHash-pytorch's ``cifar10`` and ``cifar10-1``, which draw
+    the training images from all 60,000: here they come from the 50,000
+    training images only, the ones with CIFAR-10N labels, so that the weakly
+    supervised methods (noisy tags, a web set) learn from the same images as
+    the supervised ones. The queries are drawn as in the papers.
+
+    Parameters
+    ----------
+    train_target, test_target : array-like of int
+        The class of each training and test image.
+    protocol : {"cifar10", "cifar10-1", "cifar10-2"}
+        The protocol.
+    random_state : int, default=0
+        Seed of the draws (``"cifar10-2"`` draws nothing).
+    n_query_per_class, n_train_per_class : int, default=100, 500
+        Images of each class drawn as queries and training images.
+
+    Returns
+    -------
+    query, train, database : ndarray of int
+        Sorted indices into the test-then-train numbering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.benchmark import cifar10_protocol_split
+    >>> train_target, test_target = np.arange(60) % 3, np.arange(30) % 3
+    >>> q, t, db = cifar10_protocol_split(
+    ...     train_target, test_target, "cifar10", n_query_per_class=2, n_train_per_class=4
+    ... )
+    >>> len(q), len(t), len(db)
+    (6, 12, 72)
+    >>> bool(np.all(t >= 30))  # training images come from the train part
+    True
+    """
+    if protocol not in CIFAR10_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {CIFAR10_PROTOCOLS}, got {protocol!r}.")
+    train_target = np.asarray(train_target)
+    test_target = np.asarray(test_target)
+    n_test = len(test_target)
+    target = np.concatenate([test_target, train_target])
+    everything = np.arange(len(target))
+    if protocol == "cifar10-2":
+        return everything[:n_test], everything[n_test:], everything[n_test:]
+    n_classes = int(target.max()) + 1
+    rng = np.random.RandomState(random_state)
+    query = _draw_per_class(
+        rng, everything, target, n_classes, n_query_per_class, "n_query_per_class"
+    )
+    rest = np.setdiff1d(everything, query)
+    train = _draw_per_class(
+        rng, rest[rest >= n_test], target, n_classes, n_train_per_class, "n_train_per_class"
+    )
+    database = rest if protocol == "cifar10-1" else np.setdiff1d(rest, train)
+    return query, train, database
+
+
+def load_cifar10_protocol(data_home, protocol, *, random_state=0, cache_dir=None, verbose=1):
+    """CIFAR-10 under a supervised hashing protocol, with EfficientNet-Lite0 features (96 px).
+
+    The split is :func:`cifar10_protocol_split`'s (``"cifar10"``,
+    ``"cifar10-1"`` or ``"cifar10-2"``); relevance is sharing the class. The
+    supervised methods get the training images' classes (``y_train``). The
+    weakly supervised methods get the CIFAR-10N ``worse`` labels of the same
+    training images (40% wrong): DSTDH as tags (the one-hot ``worse`` label of
+    each image), WSIH as its web set (the training images with their
+    ``worse`` labels). Features are read from the cache of all 10,000 test and
+    all 50,000 training images (:func:`skhash.features.cached_features`, in
+    :func:`skhash.datasets.load_cifar10n`'s order), then indexed.
+    """
+    from ..datasets import load_cifar10n
+    from ..features import cached_features
+
+    if protocol not in CIFAR10_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {CIFAR10_PROTOCOLS}, got {protocol!r}.")
+    train = load_cifar10n(data_home, subset="train", noise="worse")
+    test = load_cifar10n(data_home, subset="test")
+    query, train_idx, database = cifar10_protocol_split(
+        train.target, test.target, protocol, random_state=random_state
+    )
+    paths = test.paths + train.paths
+    log(verbose, f"extracting or loading cached features of {len(paths)} images ...")
+    X = np.concatenate(
+        [
+            cached_features(part.paths, image_size=96, cache_dir=cache_dir, verbose=verbose)
+            for part in (test, train)
+        ]
+    )
+    target = np.concatenate([test.target, train.target])
+    worse = train.noisy_target[train_idx - len(test.paths)]
+    tags = _one_hot_tags(worse, len(train.target_names))
+    return Bunch(
+        X_train=X[train_idx],
+        y_train=target[train_idx],
+        tags=tags,
+        web_X=X[train_idx],
+        web_y=worse,
+        X_query=X[query],
+        y_query=target[query],
+        X_database=X[database],
+        y_database=target[database],
+        images=dict(
+            query_images=[paths[i] for i in query],
+            database_images=[paths[i] for i in database],
+        ),
+        description=(
+            f"CIFAR-10, protocol {protocol}: {len(query)} queries, {len(train_idx)} training "
+            f"images (from the 50,000 training images), {len(database)} database images; "
+            "DSTDH tags and WSIH web set: the training images' CIFAR-10N 'worse' labels "
+            "(40% wrong); EfficientNet-Lite0 features at 96 px; relevant = same class"
         ),
     )
 
