@@ -384,7 +384,7 @@ def test_readme_is_a_front_door():
     ]
     for page in re.findall(r"\]\((docs/results/[\w.]+)\)", README):
         assert (ROOT / page).is_file(), page
-    assert len(re.findall(r"\]\(docs/results/", README)) == 6
+    assert len(re.findall(r"\]\(docs/results/", README)) == 7
 
 
 def test_readme_and_front_page_list_every_hasher():
