@@ -174,8 +174,16 @@ def test_grid_search_over_trainable_blocks(photos, cache_dir):
         cv=2,
         error_score="raise",
     ).fit(paths, labels)
+    assert [p["extractor__trainable_blocks"] for p in search.cv_results_["params"]] == [0, 1]
+    best = search.best_params_["extractor__trainable_blocks"]
+    assert search.best_estimator_.extractor_.trainable_blocks == best
+    assert hasattr(search.best_estimator_.net_.module_, "trunk") == (best == 1)
+    # a random ranking scores about the rate of relevant pairs (0.44 on these photos; the
+    # candidates measured 0.49 here): both candidates rank better than chance
+    relevant = (labels @ labels.T) > 0
+    chance = (relevant.sum() - np.trace(relevant)) / (len(labels) * (len(labels) - 1))
     scores = search.cv_results_["mean_test_score"]
-    assert np.all((scores > 0.2) & (scores <= 1))  # MIRFlickr concepts: chance is far lower
+    assert np.all((scores > chance) & (scores <= 1)), (scores, chance)
 
 
 @pytest.mark.parametrize("k", [17, -1, "two", 1.5, True])
