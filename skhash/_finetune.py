@@ -13,16 +13,15 @@ import os
 import numpy as np
 import torch
 
+from ._efficientnet import N_BLOCKS, _load_model
 from .features import (
     _CHUNK_SIZE,
     _FEATURES_VERSION,
     _PIXEL_MEAN,
     _PIXEL_STD,
-    N_BLOCKS,
     ImageFeatureExtractor,
     _check_image_files,
     _default_cache_dir,
-    _load_model,
     _pixel_batches,
     cached_features,
 )

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 import skhash._finetune
+from skhash._efficientnet import _load_model
 from skhash.datasets import load_mirflickr25k
 from skhash.estimators.bihalf import BiHalfHasher
 from skhash.estimators.csq import CSQHasher
@@ -25,7 +26,7 @@ from skhash.estimators.hashnet import HashNetHasher
 from skhash.estimators.orthohash import OrthoHashHasher
 from skhash.estimators.ssdh import SSDHHasher
 from skhash.estimators.wsih import WebSet, WSIHHasher
-from skhash.features import ImageFeatureExtractor, _load_model
+from skhash.features import ImageFeatureExtractor
 from skhash.metrics import make_hashing_scorer
 
 torch = pytest.importorskip("torch")

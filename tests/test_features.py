@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skhash._efficientnet
 import skhash.features
 from skhash.datasets import load_mirflickr25k
 from skhash.features import ImageFeatureExtractor, cached_features
@@ -398,7 +399,7 @@ def test_padding_inside_the_convolution(kernel, size):
         x = torch.randn(2, 4, size, size)
     with torch.inference_mode():
         expected = conv(x)
-        skhash.features._pad_in_convolution(conv, conv.static_padding.padding, torch)
+        skhash._efficientnet._pad_in_convolution(conv, conv.static_padding.padding, torch)
         assert isinstance(conv.static_padding, torch.nn.Identity)
         np.testing.assert_allclose(conv(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
