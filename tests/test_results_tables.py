@@ -538,3 +538,54 @@ def test_readme_supervised_words_follow_the_results():
     still_to_run = "`cifar10-2`, with 50,000 training images, is still to run" in headline
     measured = any(e["dataset"] == "cifar10:cifar10-2" for e in gaps)
     assert still_to_run != measured, "the README says whether cifar10-2 has results"
+
+
+def _learning_curve_means(image_size, column):
+    """``{(method, n_train): mean of column}`` of the learning curve's default rows."""
+    groups = {}
+    for r in _json("learning_curve_results.json")["rows"]:
+        if r["image_size"] == image_size and r["n_bits"] == 32 and not r.get("tag"):
+            groups.setdefault((r["method"], r["n_train"]), []).append(r[column])
+    return {key: float(np.mean(values)) for key, values in groups.items()}
+
+
+def test_learning_curve_page_findings_follow_the_results():
+    """The words of docs/results/learning_curve.rst ("What was found"), checked on the files."""
+    page = (ROOT / "docs" / "results" / "learning_curve.rst").read_text(encoding="utf-8")
+    sizes = (2000, 5000, 10000)
+    m224, at224 = _learning_curve_means(224, "mAP"), _learning_curve_means(224, "mAP@1000")
+    m128 = _learning_curve_means(128, "mAP")
+    dstdh, ablation, wsih = "DSTDH", "DSTDH, no tags", "WSIH"
+    # "DSTDH leads Bi-half by about 0.01 mAP with 2,000 training photos and ties it with 5,000
+    # and 10,000; its tag gain over its no-tags ablation stays under 0.01 mAP, and its
+    # mAP@1000 stays below the ablation's"
+    assert "leads Bi-half by about 0.01 mAP with 2,000" in page
+    assert 0.005 <= m224[dstdh, 2000] - m224["BiHalf", 2000] <= 0.015
+    assert all(abs(m224[dstdh, n] - m224["BiHalf", n]) < 0.005 for n in sizes[1:])
+    assert all(0 < m224[dstdh, n] - m224[ablation, n] < 0.01 for n in sizes)
+    assert all(at224[dstdh, n] < at224[ablation, n] for n in sizes)
+    # "at 128 px it is larger with 5,000 and 10,000 photos than with 2,000"
+    gain128 = {n: m128[dstdh, n] - m128[ablation, n] for n in sizes}
+    assert gain128[5000] > gain128[2000] and gain128[10000] > gain128[2000]
+    # "At 128 px both seed methods keep a clear lead": DSTDH over its ablation and Bi-half,
+    # WSIH over Bi-half; WSIH's lead over its transfers-off ablation closes at 10,000
+    for n in sizes:
+        assert m128[dstdh, n] > max(m128[ablation, n], m128["BiHalf", n])
+        assert m128[wsih, n] > m128["BiHalf", n]
+    assert abs(m128[wsih, 10000] - m128["WSIH, transfers off", 10000]) < 0.002
+    # "WSIH stays below Bi-half at 224 px, in mAP at every training size and in mAP@1000
+    # from 5,000 photos on ... It stays above SSDH, GreedyHash and its transfers-off ablation"
+    assert all(m224[wsih, n] < m224["BiHalf", n] for n in sizes)
+    assert at224[wsih, 2000] > at224["BiHalf", 2000]
+    assert all(at224[wsih, n] < at224["BiHalf", n] for n in sizes[1:])
+    for rival in ("SSDH", "GreedyHash", "WSIH, transfers off"):
+        assert all(m224[wsih, n] > m224[rival, n] for n in sizes), rival
+    # "h1000-ts3, which leads the ablation by about 0.02 but Bi-half by about 0.01" (5,000)
+    variant = [
+        r["mAP"]
+        for r in _json("learning_curve_tuning.json")["rows"]
+        if (r["tag"], r["image_size"], r["n_train"], r["method"]) == ("h1000-ts3", 224, 5000, dstdh)
+    ]
+    assert len(variant) == 3
+    assert 0.015 <= np.mean(variant) - m224[ablation, 5000] <= 0.025
+    assert 0.005 <= np.mean(variant) - m224["BiHalf", 5000] <= 0.015
