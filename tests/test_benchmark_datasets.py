@@ -74,6 +74,9 @@ def test_split_errors_name_their_argument():
         cifar10_protocol_split(
             train_target, test_target, "cifar10", n_query_per_class=1, n_train_per_class=31
         )
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match="n_query_per_class must be a positive integer"):
+            cifar10_protocol_split(train_target, test_target, "cifar10", n_query_per_class=bad)
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,8 @@ CIFAR10_PROTOCOLS = ("cifar10", "cifar10-1", "cifar10-2")
 
 def _draw_per_class(rng, candidates, target, n_classes, n, name):
     """``n`` random indices of each class among ``candidates``, sorted."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{name} must be a positive integer; got {n!r}.")
     drawn = []
     for k in range(n_classes):
         pool = candidates[target[candidates] == k]
